@@ -1,0 +1,22 @@
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+
+from organizations.access import Actor, get_actor
+
+
+def _nav(actor: Actor) -> dict[str, bool]:
+    return {
+        "members": actor.can("organizations.view_members"),
+        "rosters": actor.can("organizations.import_roster"),
+        "audit": actor.can("organizations.view_audit"),
+        "staff": actor.can("organizations.view_staff"),
+        "partnerships": actor.is_plan_staff or actor.is_practice_staff,
+    }
+
+
+def navigation(request: HttpRequest) -> dict:
+    """The actor and which sections their role opens, for the layout (evaluated only if used)."""
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    actor = get_actor(request)
+    return {"actor": actor, "nav": SimpleLazyObject(lambda: _nav(actor))}

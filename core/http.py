@@ -1,0 +1,58 @@
+"""Small helpers every HTML view uses: sign-in with an organization, htmx-aware rendering."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+
+from core.pagination import BadCursor
+from organizations.access import get_actor
+
+
+def staff_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed in, with the actor resolved once and handed to the view as `request.actor`."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        request.actor = get_actor(request)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def render_page(
+    request: HttpRequest, template: str, context: dict[str, Any], *, partial: str | None = None, status: int = 200
+) -> HttpResponse:
+    """The whole page, or only its named partial for an htmx request: one view, one permission
+    check, two renderings (STYLE.md §6)."""
+    name = f"{template}#{partial}" if partial and getattr(request, "htmx", False) else template
+    response = render(request, name, context, status=status)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def page_args(request: HttpRequest, default_size: int = 50) -> tuple[str | None, int]:
+    raw = request.GET.get("size", "")
+    size = int(raw) if raw.isdigit() and 1 <= int(raw) <= 200 else default_size
+    return request.GET.get("cursor") or None, size
+
+
+def bad_cursor_response(request: HttpRequest, exc: BadCursor) -> HttpResponse:
+    return render(request, "error.html", {"title": "Page not available", "message": str(exc)}, status=400)
+
+
+def apply_service_errors(form: Any, error: ValidationError) -> None:
+    """Show a service's ValidationError on the form, on the field it names where there is one."""
+    if hasattr(error, "error_dict"):
+        for field, field_messages in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, field_messages)
+    else:
+        form.add_error(None, error.messages)

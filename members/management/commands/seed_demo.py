@@ -1,0 +1,628 @@
+"""Build (or refresh) the demo world. Safe to run again: nothing is duplicated."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import tempfile
+import time
+
+from django.core.files import File
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+from django.utils import timezone
+
+from members import services as member_services
+from members.demo import roster_rows, write_roster_csv
+from members.models import CareTeamMember, Member, ReleaseOfInformation, RosterImport, age_on
+from members.roster import COLUMNS
+from organizations import services as org_services
+from organizations.access import Actor
+from organizations.models import Credential, Organization, Partnership, PlanHoliday, Role, User
+from organizations.roles import place_in_role_group
+
+SYSTEM = Actor.system()
+
+ORGANIZATIONS = {
+    "prairie": dict(
+        kind="plan",
+        name="Prairie Health Plan",
+        timezone="America/Chicago",
+        phone="312-555-0100",
+        email="care@prairie.example",
+        city="Springfield",
+        state="IL",
+    ),
+    "mesa": dict(
+        kind="plan",
+        name="Mesa Health Plan",
+        timezone="America/Phoenix",
+        phone="602-555-0100",
+        email="care@mesa.example",
+        city="Tempe",
+        state="AZ",
+    ),
+    "riverbend": dict(
+        kind="practice",
+        name="Riverbend Family Medicine",
+        npi="1902000011",
+        phone="309-555-0110",
+        email="office@riverbend.example",
+        city="Peoria",
+        state="IL",
+    ),
+    "oakstreet": dict(
+        kind="practice",
+        name="Oak Street Primary Care",
+        npi="1902000029",
+        phone="217-555-0120",
+        email="office@oakstreet.example",
+        city="Springfield",
+        state="IL",
+    ),
+    "desertbloom": dict(
+        kind="practice",
+        name="Desert Bloom Health Center",
+        npi="1902000037",
+        phone="480-555-0130",
+        email="office@desertbloom.example",
+        city="Mesa",
+        state="AZ",
+        timezone="America/Phoenix",
+    ),
+    "heartland": dict(
+        kind="community",
+        name="Heartland Food & Housing Network",
+        phone="217-555-0140",
+        email="referrals@heartland.example",
+        city="Springfield",
+        state="IL",
+    ),
+    "stbrigid": dict(
+        kind="facility",
+        name="St. Brigid Regional Hospital",
+        npi="1902000045",
+        phone="217-555-0150",
+        city="Springfield",
+        state="IL",
+    ),
+}
+
+# username: (organization, role, first, last, credential, languages, capacity, title)
+STAFF = {
+    "prairie-admin": ("prairie", Role.PLAN_ADMIN, "Avery", "Lindqvist", "", ["English"], 0, "Plan administrator"),
+    "prairie-supervisor": (
+        "prairie",
+        Role.SUPERVISOR,
+        "Renee",
+        "Okafor",
+        Credential.RN,
+        ["English"],
+        0,
+        "Care management supervisor",
+    ),
+    "prairie-cm": (
+        "prairie",
+        Role.CARE_MANAGER,
+        "Dana",
+        "Whitfield",
+        Credential.RN,
+        ["English", "Spanish"],
+        60,
+        "RN care manager",
+    ),
+    "prairie-cm-lcsw": (
+        "prairie",
+        Role.CARE_MANAGER,
+        "Marcus",
+        "Bell",
+        Credential.LCSW,
+        ["English"],
+        50,
+        "LCSW care manager",
+    ),
+    "prairie-coordinator": (
+        "prairie",
+        Role.CARE_COORDINATOR,
+        "Priya",
+        "Raman",
+        Credential.OTHER,
+        ["English", "Tamil"],
+        80,
+        "Care coordinator",
+    ),
+    "prairie-advocate": (
+        "prairie",
+        Role.MEMBER_ADVOCATE,
+        "Luis",
+        "Ortega",
+        Credential.CHW,
+        ["English", "Spanish"],
+        70,
+        "Member advocate",
+    ),
+    "prairie-intake": ("prairie", Role.INTAKE, "Grace", "Kim", "", ["English", "Korean"], 0, "Intake specialist"),
+    "mesa-admin": ("mesa", Role.PLAN_ADMIN, "Jordan", "Beck", "", ["English"], 0, "Plan administrator"),
+    "mesa-supervisor": (
+        "mesa",
+        Role.SUPERVISOR,
+        "Alma",
+        "Tsosie",
+        Credential.RN,
+        ["English", "Navajo"],
+        0,
+        "Care management supervisor",
+    ),
+    "mesa-cm": (
+        "mesa",
+        Role.CARE_MANAGER,
+        "Sam",
+        "Delgado",
+        Credential.RN,
+        ["English", "Spanish"],
+        60,
+        "RN care manager",
+    ),
+    "shared-practice-admin": (
+        "riverbend",
+        Role.PRACTICE_ADMIN,
+        "Helen",
+        "Marsh",
+        "",
+        ["English"],
+        0,
+        "Practice manager",
+    ),
+    "shared-practice-contact": (
+        "riverbend",
+        Role.PRACTICE_CONTACT,
+        "Tom",
+        "Becker",
+        Credential.RN,
+        ["English"],
+        0,
+        "Care coordination nurse",
+    ),
+    "shared-clinician": (
+        "riverbend",
+        Role.CLINICIAN,
+        "Nadia",
+        "Farouk",
+        Credential.MD,
+        ["English", "Arabic"],
+        0,
+        "Family physician",
+    ),
+    "prairie-practice-contact": (
+        "oakstreet",
+        Role.PRACTICE_CONTACT,
+        "Beth",
+        "Lowry",
+        Credential.RN,
+        ["English"],
+        0,
+        "Referral coordinator",
+    ),
+    "mesa-practice-contact": (
+        "desertbloom",
+        Role.PRACTICE_CONTACT,
+        "Ray",
+        "Yazzie",
+        Credential.RN,
+        ["English", "Spanish"],
+        0,
+        "Care coordination nurse",
+    ),
+    "community-staff": (
+        "heartland",
+        Role.COMMUNITY_STAFF,
+        "Ivy",
+        "Chen",
+        "",
+        ["English", "Mandarin"],
+        0,
+        "Referral specialist",
+    ),
+}
+LOGINS = (
+    "prairie-admin",
+    "prairie-supervisor",
+    "prairie-cm",
+    "mesa-cm",
+    "shared-practice-contact",
+    "prairie-practice-contact",
+    "mesa-practice-contact",
+    "community-staff",
+)
+
+PARTNERSHIPS = (
+    ("prairie", "riverbend", "prairie-supervisor", "shared-practice-contact"),
+    ("prairie", "oakstreet", "prairie-supervisor", "prairie-practice-contact"),
+    ("mesa", "riverbend", "mesa-supervisor", "shared-practice-contact"),
+    ("mesa", "desertbloom", "mesa-supervisor", "mesa-practice-contact"),
+)
+PRAIRIE_CITIES = (
+    ("Springfield", "IL", "627"),
+    ("Peoria", "IL", "616"),
+    ("Decatur", "IL", "625"),
+    ("Champaign", "IL", "618"),
+    ("Bloomington", "IL", "617"),
+)
+MESA_CITIES = (("Mesa", "AZ", "852"), ("Tempe", "AZ", "852"), ("Chandler", "AZ", "852"), ("Phoenix", "AZ", "850"))
+
+# Hand-written members the guides and tests refer to (all synthetic).
+_FEATURED_FIELDS = [
+    "member_id",
+    "last_name",
+    "first_name",
+    "middle_name",
+    "date_of_birth",
+    "sex",
+    "preferred_language",
+    "phone",
+    "address_line1",
+    "address_line2",
+    "city",
+    "state",
+    "postal_code",
+    "guardian_name",
+    "guardian_relationship",
+    "guardian_phone",
+    "eligibility_start",
+    "product",
+    "practice_npi",
+    "risk_score",
+    "ed_visits_12m",
+    "inpatient_admits_12m",
+    "chronic_conditions",
+]
+FEATURED = {
+    "prairie": [
+        (
+            "PHP9000001",
+            "Gonzalez",
+            "Maria",
+            "Elena",
+            "1961-04-09",
+            "F",
+            "Spanish",
+            "(217) 555-0101",
+            "412 Cedar St",
+            "",
+            "Springfield",
+            "IL",
+            "62704",
+            "",
+            "",
+            "",
+            "2023-01-01",
+            "Medicaid",
+            "1902000011",
+            "0.62",
+            "3",
+            "1",
+            "4",
+        ),
+        (
+            "PHP9000002",
+            "O'Connor",
+            "James",
+            "",
+            "1948-11-23",
+            "M",
+            "English",
+            "(309) 555-0102",
+            "88 Willow Ln",
+            "Apt 2",
+            "Peoria",
+            "IL",
+            "61602",
+            "",
+            "",
+            "",
+            "2022-07-01",
+            "Dual Eligible",
+            "1902000011",
+            "0.41",
+            "1",
+            "2",
+            "3",
+        ),
+        (
+            "PHP9000003",
+            "Nguyen",
+            "Linh",
+            "",
+            "2014-02-17",
+            "F",
+            "Vietnamese",
+            "(217) 555-0103",
+            "9 Aspen Ct",
+            "",
+            "Springfield",
+            "IL",
+            "62702",
+            "Thao Nguyen",
+            "Parent",
+            "(217) 555-0104",
+            "2024-03-01",
+            "CHIP",
+            "1902000029",
+            "0.12",
+            "1",
+            "0",
+            "1",
+        ),
+    ],
+    "mesa": [
+        (
+            "MHP9000001",
+            "Whitehorse",
+            "Daniel",
+            "",
+            "1975-06-30",
+            "M",
+            "English",
+            "(480) 555-0105",
+            "1520 Mesquite Way",
+            "",
+            "Mesa",
+            "AZ",
+            "85201",
+            "",
+            "",
+            "",
+            "2023-05-01",
+            "Medicaid",
+            "1902000011",
+            "0.55",
+            "2",
+            "1",
+            "3",
+        ),
+    ],
+}
+
+
+def _featured_rows(plan_key: str) -> list[list[str]]:
+    rows = []
+    for values in FEATURED[plan_key]:
+        by_name = dict(zip(_FEATURED_FIELDS, values, strict=True))
+        rows.append([by_name.get(column, "") for column in COLUMNS])
+    return rows
+
+
+class Command(BaseCommand):
+    help = (
+        "Build the demo world: two plans, three practices, a community organization, a hospital, staff of "
+        "every role with fixed logins, and synthetic members. Running it again changes nothing. "
+        "The password for every demo login comes from DEMO_PASSWORD (default: carecoord-demo)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--members",
+            type=int,
+            default=1200,
+            help="Members of Prairie Health Plan (default 1200; Mesa gets 800 or fewer). "
+            "Use 1000000 to build a million-member plan for benchmarks.",
+        )
+        parser.add_argument("--quiet", action="store_true", help="Print only the logins.")
+
+    def handle(self, *args, members: int, quiet: bool, **options) -> None:
+        if members < 0:
+            raise ValueError("--members must not be negative")
+        say = (lambda msg: None) if quiet else (lambda msg: self.stdout.write(msg))
+        password = os.environ.get("DEMO_PASSWORD", "carecoord-demo")
+        orgs = self._organizations()
+        say("Organizations and holidays ready.")
+        users = self._staff(orgs, password)
+        say(f"{len(users)} staff accounts ready.")
+        self._partnerships(orgs, users)
+        say("Partnerships and points of contact ready.")
+        today = timezone.localdate()
+        plans = (
+            ("prairie", "PHP", PRAIRIE_CITIES, ["1902000011", "1902000029"], members, 11),
+            ("mesa", "MHP", MESA_CITIES, ["1902000011", "1902000037"], min(800, members), 23),
+        )
+        for key, prefix, cities, npis, count, seed in plans:
+            started = time.monotonic()
+            result = self._roster(orgs[key], users[f"{key}-admin"], prefix, cities, npis, count, seed, today)
+            say(
+                f"{orgs[key].name}: roster {result.get_status_display().lower()} "
+                f"({result.created_count} created, {result.updated_count} updated, "
+                f"{result.unchanged_count} unchanged) in {time.monotonic() - started:.1f}s."
+            )
+            if result.status != RosterImport.Status.SUCCEEDED:
+                raise RuntimeError(f"Demo roster for {key} was not applied: {result.errors[:5]}")
+        self._care_teams(orgs, users)
+        say("Care teams and releases of information ready.")
+        self.stdout.write("\nDemo logins (password from DEMO_PASSWORD, default 'carecoord-demo'):")
+        for username in LOGINS:
+            user = users[username]
+            self.stdout.write(f"  {username:<26} {user.get_role_display()}, {user.organization.name}")
+
+    @transaction.atomic
+    def _organizations(self) -> dict[str, Organization]:
+        orgs: dict[str, Organization] = {}
+        for key, fields in ORGANIZATIONS.items():
+            org = Organization.objects.filter(kind=fields["kind"], name=fields["name"]).first()
+            orgs[key] = org or org_services.organization_create(**fields)
+        year = timezone.localdate().year
+        for plan in (orgs["prairie"], orgs["mesa"]):
+            for holiday_year in (year, year + 1):
+                for day, name in _federal_holidays(holiday_year):
+                    PlanHoliday.objects.get_or_create(plan=plan, date=day, defaults={"name": name})
+        return orgs
+
+    @transaction.atomic
+    def _staff(self, orgs: dict[str, Organization], password: str) -> dict[str, User]:
+        users: dict[str, User] = {}
+        for username, (org_key, role, first, last, credential, languages, capacity, title) in STAFF.items():
+            fields = dict(
+                first_name=first,
+                last_name=last,
+                credential=credential,
+                languages=languages,
+                caseload_capacity=capacity,
+                title=title,
+                email=f"{username}@demo.carecoord.invalid",
+                phone="217-555-0199",
+            )
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                user = org_services.staff_create(
+                    actor=SYSTEM, organization=orgs[org_key], username=username, role=role, **fields
+                )
+            elif user.organization_id != orgs[org_key].pk or user.role != role:
+                user.organization, user.role = orgs[org_key], role
+                user.save(update_fields=["organization", "role"])
+                place_in_role_group(user)
+            user.set_password(password)
+            user.is_active = True
+            user.save(update_fields=["password", "is_active"])
+            users[username] = user
+        return users
+
+    @transaction.atomic
+    def _partnerships(self, orgs: dict[str, Organization], users: dict[str, User]) -> None:
+        for plan_key, practice_key, plan_contact, practice_contact in PARTNERSHIPS:
+            plan, practice = orgs[plan_key], orgs[practice_key]
+            if Partnership.objects.filter(plan=plan, practice=practice).exists():
+                continue
+            start = timezone.localdate().replace(month=1, day=1)
+            partnership = org_services.partnership_create(
+                actor=SYSTEM,
+                plan=plan,
+                practice=practice,
+                effective_from=start,
+                next_review_on=timezone.localdate() + dt.timedelta(days=45 if practice_key == "oakstreet" else 200),
+                agreement_summary=(
+                    "The plan assigns care management contacts, confirms receipt, triage and assignment of "
+                    "referrals, shares care plan components and care gap reports, and coordinates "
+                    "post-discharge outreach. The practice refers eligible patients with clinical context, "
+                    "reviews gap reports, schedules 7-day follow-up visits after discharge and reconciles "
+                    "medications."
+                ),
+            )
+            for side, username in (("plan", plan_contact), ("practice", practice_contact)):
+                person = users[username]
+                org_services.partnership_contact_save(
+                    actor=SYSTEM,
+                    partnership=partnership,
+                    side=side,
+                    name=person.get_full_name(),
+                    user=person,
+                    title=person.title,
+                    phone=person.phone,
+                    email=person.email,
+                    is_primary=True,
+                )
+
+    def _roster(self, plan, uploader, prefix, cities, npis, count, seed, today) -> RosterImport:
+        with tempfile.NamedTemporaryFile("w+", suffix=".csv", encoding="utf-8", newline="") as handle:
+            rows = roster_rows(
+                count=count, prefix=prefix, cities=cities, practice_npis=npis, seed=seed, today=today.replace(day=1)
+            )
+            write_roster_csv(handle, rows, extra=_featured_rows("prairie" if prefix == "PHP" else "mesa"))
+            handle.flush()
+            handle.seek(0)
+            digest = hashlib.sha256(handle.buffer.read()).hexdigest()
+            done = RosterImport.objects.filter(plan=plan, sha256=digest, status=RosterImport.Status.SUCCEEDED).first()
+            if done is not None:
+                return done
+            handle.seek(0)
+            size = os.path.getsize(handle.name)
+            roster_import = RosterImport(
+                plan=plan,
+                uploaded_by=uploader,
+                original_name=f"demo-roster-{prefix}.csv",
+                sha256=digest,
+                size_bytes=size,
+            )
+            with open(handle.name, "rb") as raw:
+                roster_import.file.save(f"{roster_import.public_id}.csv", File(raw), save=False)
+            roster_import.save()
+        # Run in this process: the demo must exist before the web app starts, worker or not.
+        return member_services.roster_import_run(import_id=roster_import.pk)
+
+    @transaction.atomic
+    def _care_teams(self, orgs: dict[str, Organization], users: dict[str, User]) -> None:
+        for plan_key, cm_username in (("prairie", "prairie-cm"), ("mesa", "mesa-cm")):
+            plan, manager = orgs[plan_key], users[cm_username]
+            untouched = Member.objects.for_plan(plan.pk).filter(care_team__isnull=True)
+            featured = [row[0] for row in FEATURED[plan_key]]
+            chosen = [
+                *untouched.filter(member_number__in=featured).order_by("member_number"),
+                *untouched.exclude(member_number__in=featured).order_by("member_number")[:40],
+            ]
+            for index, member in enumerate(chosen):
+                attribution = member.attributions.filter(end_date__isnull=True).select_related("practice").first()
+                if attribution is not None:
+                    member_services.care_team_add(
+                        actor=SYSTEM,
+                        member=member,
+                        role=CareTeamMember.Role.PCP,
+                        name=f"{attribution.practice.name}",
+                        organization=attribution.practice,
+                        phone=attribution.practice.phone,
+                    )
+                member_services.care_team_add(
+                    actor=SYSTEM,
+                    member=member,
+                    role=CareTeamMember.Role.CARE_MANAGER,
+                    name=manager.get_full_name(),
+                    phone=manager.phone,
+                    email=manager.email,
+                    is_point_of_contact=True,
+                )
+                if attribution is not None and index % 2 == 0:
+                    signed = timezone.localdate() - dt.timedelta(days=30 + index)
+                    minor = age_on(member.date_of_birth, max(signed, member.date_of_birth)) < 18
+                    member_services.release_record(
+                        actor=SYSTEM,
+                        member=member,
+                        recipient_kind=ReleaseOfInformation.RecipientKind.PRACTICE,
+                        recipient_organization=attribution.practice,
+                        recipient_name=attribution.practice.name,
+                        purposes=[
+                            ReleaseOfInformation.Purpose.CARE_COORDINATION,
+                            ReleaseOfInformation.Purpose.TREATMENT,
+                        ],
+                        signed_by=ReleaseOfInformation.Signer.GUARDIAN if minor else ReleaseOfInformation.Signer.MEMBER,
+                        signer_name=member.guardian_name if minor and member.guardian_name else member.full_name,
+                        signed_on=max(signed, member.date_of_birth),
+                    )
+
+
+def _federal_holidays(year: int) -> list[tuple[dt.date, str]]:
+    def nth_weekday(month: int, weekday: int, n: int) -> dt.date:
+        day = dt.date(year, month, 1)
+        day += dt.timedelta(days=(weekday - day.weekday()) % 7)
+        return day + dt.timedelta(weeks=n - 1)
+
+    def last_weekday(month: int, weekday: int) -> dt.date:
+        day = dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)
+        return day - dt.timedelta(days=(day.weekday() - weekday) % 7)
+
+    def observed(day: dt.date) -> dt.date:
+        return (
+            day - dt.timedelta(days=1)
+            if day.weekday() == 5
+            else day + dt.timedelta(days=1)
+            if day.weekday() == 6
+            else day
+        )
+
+    return [
+        (observed(dt.date(year, 1, 1)), "New Year's Day"),
+        (nth_weekday(1, 0, 3), "Martin Luther King Jr. Day"),
+        (nth_weekday(2, 0, 3), "Presidents' Day"),
+        (last_weekday(5, 0), "Memorial Day"),
+        (observed(dt.date(year, 6, 19)), "Juneteenth"),
+        (observed(dt.date(year, 7, 4)), "Independence Day"),
+        (nth_weekday(9, 0, 1), "Labor Day"),
+        (nth_weekday(11, 3, 4), "Thanksgiving Day"),
+        (observed(dt.date(year, 12, 25)), "Christmas Day"),
+    ]

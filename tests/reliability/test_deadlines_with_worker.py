@@ -1,0 +1,181 @@
+"""Durable deadlines with a real Celery worker, real beat, real Redis and PostgreSQL
+(DESIGN.md "Deadlines are rows, not broker messages").
+
+Each test commits its data (transactional_db) so the worker processes can see it, and counts
+effects in the database afterwards: a deadline's work happened exactly once, or it did not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+import pytest
+import redis
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from core import deadlines
+from core.models import Deadline, Notification
+from organizations import services as org_services
+from tests.conftest import SYSTEM, build_world
+from tests.reliability import worker_app  # noqa: F401  (registers the probe kinds here too)
+from tests.support import CeleryProcess, wait_for
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+REQUEUE_AFTER = 2
+
+
+@pytest.fixture
+def env(broker, settings):
+    settings.DEADLINE_REQUEUE_AFTER_SECONDS = REQUEUE_AFTER
+    db = connection.settings_dict
+    import os
+
+    return {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "CELERY_BROKER_URL": broker.url,
+        "REDIS_URL": broker.url.replace("/0", "/2"),
+        "PROBE_REDIS_URL": broker.url.replace("/0", "/1"),
+        "DEADLINE_SWEEP_SECONDS": "1",
+        "DEADLINE_REQUEUE_AFTER_SECONDS": str(REQUEUE_AFTER),
+        "DJANGO_SETTINGS_MODULE": "carecoord.settings",
+    }
+
+
+@pytest.fixture
+def start(env):
+    started: list[CeleryProcess] = []
+
+    def run(kind: str) -> CeleryProcess:
+        process = CeleryProcess(kind, env)
+        started.append(process)
+        process.wait_ready()
+        return process
+
+    yield run
+    for process in started:
+        process.stop()
+
+
+@pytest.fixture
+def probe_redis(env):
+    client = redis.Redis.from_url(env["PROBE_REDIS_URL"])
+    client.flushdb()
+    return client
+
+
+def _schedule_probes(user, n: int, *, sleep: float = 0) -> list[Deadline]:
+    due = timezone.now() - dt.timedelta(seconds=1)
+    return [
+        deadlines.schedule(
+            kind="probe.effect",
+            key=f"probe:{i}:{time.monotonic_ns()}",
+            due_at=due,
+            payload={"user_id": user.pk, "sleep": sleep},
+        )
+        for i in range(n)
+    ]
+
+
+def _effects(deadline: Deadline) -> int:
+    return Notification.objects.filter(kind="probe", title=f"probe effect {deadline.pk}").count()
+
+
+def _state(deadline: Deadline) -> str:
+    return Deadline.objects.get(pk=deadline.pk).state
+
+
+def test_partnership_review_reminder_fires_exactly_once_through_beat_and_worker(start):
+    world = build_world()
+    partnership = org_services.partnership_create(
+        actor=SYSTEM,
+        plan=world.plan_a,
+        practice=world.community.__class__.objects.create(kind="practice", name="Practice Four", npi="1000000004"),
+        effective_from=timezone.localdate() - dt.timedelta(days=360),
+        next_review_on=timezone.localdate() + dt.timedelta(days=5),
+    )
+    org_services.partnership_contact_save(
+        actor=SYSTEM,
+        partnership=partnership,
+        side="plan",
+        name="Plan POC",
+        user=world.a_supervisor,
+        email="poc@example.test",
+        is_primary=True,
+    )
+    reminder = Deadline.objects.get(key__endswith=":reminder", payload__partnership_id=partnership.pk)
+    assert reminder.due_at <= timezone.now() + dt.timedelta(seconds=5)  # within 30 days: due now
+    start("worker")
+    start("beat")
+    wait_for(lambda: _state(reminder) == "done", timeout=60, what="the reminder to fire")
+    time.sleep(3)  # several more sweeps: nothing fires twice
+    notices = Notification.objects.filter(kind="partnership.review", recipient=world.a_supervisor)
+    assert notices.count() == 1
+    admin_notices = Notification.objects.filter(kind="partnership.review", recipient=world.a_admin)
+    assert admin_notices.count() == 1
+    emails = Deadline.objects.filter(kind="notification.email", payload__notification_id=notices.get().pk)
+    wait_for(lambda: emails.get().state == "done", timeout=30, what="the email to go out")
+    assert Deadline.objects.get(pk=reminder.pk).attempts == 1
+
+
+def test_worker_killed_mid_task_loses_nothing_and_does_nothing_twice(start, probe_redis):
+    world = build_world()
+    [deadline] = _schedule_probes(world.a_cm, 1, sleep=4)  # due now: handed to the broker on commit
+    worker = start("worker")
+    wait_for(lambda: probe_redis.get(f"probe-started:{deadline.pk}"), timeout=30, what="the task to start")
+    worker.sigkill()
+    assert _effects(deadline) == 0
+    assert _state(deadline) in ("pending", "queued")  # the killed transaction rolled back; the row waits
+    start("worker")
+    start("beat")  # its sweeps take the stale row back after DEADLINE_REQUEUE_AFTER_SECONDS
+    wait_for(lambda: _state(deadline) == "done", timeout=60, what="the deadline to be re-fired")
+    assert _effects(deadline) == 1
+    assert int(probe_redis.get(f"probe-started:{deadline.pk}")) == 2  # it really ran twice…
+    time.sleep(2)
+    assert _effects(deadline) == 1  # …and its effect exists once
+
+
+def test_redis_restart_that_drops_the_queue_loses_nothing(start, broker, probe_redis):
+    world = build_world()
+    scheduled = _schedule_probes(world.a_cm, 20)  # each handed to the broker on commit
+    assert deadlines.sweep() == 20  # and again by the sweep; no worker is running yet
+    broker.restart()  # no persistence: every queued message is gone
+    start("worker")
+    start("beat")
+    wait_for(lambda: all(_state(d) == "done" for d in scheduled), timeout=60, what="all deadlines done")
+    assert [_effects(d) for d in scheduled] == [1] * 20
+
+
+def test_two_sweeps_at_once_do_not_double_anything(start, probe_redis):
+    world = build_world()
+    scheduled = _schedule_probes(world.a_cm, 300)
+    claimed: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def sweep_in_own_connection() -> None:
+        close_old_connections()
+        barrier.wait()
+        claimed.append(deadlines.sweep(limit=1000))
+        connection.close()
+
+    threads = [threading.Thread(target=sweep_in_own_connection) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(claimed) == 300  # SKIP LOCKED: every row claimed by exactly one sweep
+    # Duplicate messages on top (a sweep retried after a timeout): fire every row twice more.
+    for d in scheduled:
+        deadlines._send([d.pk, d.pk])
+    start("worker")
+    wait_for(
+        lambda: Deadline.objects.filter(kind="probe.effect", state="done").count() == 300,
+        timeout=120,
+        what="all 300 deadlines done",
+    )
+    time.sleep(1)
+    assert Notification.objects.filter(kind="probe").count() == 300

@@ -1,0 +1,263 @@
+"""Tenant isolation: every URL pattern (HTML and API), walked as every persona with objects that
+persona must not see. Outsiders get 404, the same answer as for an id that does not exist.
+
+A new URL whose parameters this walk does not know fails here until it is taught what an
+"object of another tenant" is for that parameter: isolation is covered in the same change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from dataclasses import dataclass
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+
+from core import notifications
+from members import services as member_services
+from members.models import CareTeamMember, ReleaseOfInformation
+from organizations import services as org_services
+from organizations.models import Partnership, PartnershipContact
+from tests.conftest import SYSTEM, World
+
+PARAM = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
+# Operator console: not tenant-facing; non-superusers are sent to its own login (checked below).
+EXCLUDED_PREFIXES = ("admin/",)
+
+
+def all_routes() -> list[tuple[str, str]]:
+    """(route, name) for every path() in the project, prefixes joined."""
+    found: list[tuple[str, str]] = []
+
+    def walk(patterns, prefix: str) -> None:
+        for p in patterns:
+            route = prefix + str(p.pattern)
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns, route)
+            elif isinstance(p, URLPattern):
+                found.append((route, p.name or ""))
+
+    walk(get_resolver().url_patterns, "")
+    return [(r, n) for r, n in found if not r.startswith(EXCLUDED_PREFIXES)]
+
+
+@dataclass
+class Objects:
+    """One tenant's objects of each kind a URL can name."""
+
+    member: object
+    entry: CareTeamMember
+    release: ReleaseOfInformation
+    roster_import: object
+    notification: object
+    partnership: Partnership
+    contact: PartnershipContact
+    staff: object
+    organization: object
+
+
+def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, organization, uploader) -> Objects:
+    entry = member_services.care_team_add(
+        actor=SYSTEM, member=member, role="family", name="Kin Person", phone="555-555-0100"
+    )
+    release = member_services.release_record(
+        actor=SYSTEM,
+        member=member,
+        recipient_kind="practice",
+        recipient_name="Somewhere",
+        purposes=["care_coordination"],
+        signed_by="member",
+        signer_name="Self",
+        signed_on=timezone.localdate() - dt.timedelta(days=3),
+    )
+    upload = SimpleUploadedFile("r.csv", b"member_id,last_name\n", content_type="text/csv")
+    from organizations.access import Actor
+
+    roster_import = member_services.roster_import_start(actor=Actor.for_user(uploader), upload=upload)
+    notification = notifications.notify(recipients=[staff], kind="test", title=f"Secret notice {tag}")[0]
+    contact = org_services.partnership_contact_save(
+        actor=SYSTEM, partnership=partnership, side="plan", name=f"Hidden Contact {tag}", phone="555-555-0101"
+    )
+    return Objects(member, entry, release, roster_import, notification, partnership, contact, staff, organization)
+
+
+@pytest.fixture
+def tenants(world: World) -> dict[str, Objects]:
+    """Objects of plan A (attributed to P2, so P1 must not see them) and of plan B (attributed to
+    P3). Each persona is walked against the set it must not see."""
+    pa2 = Partnership.objects.get(plan=world.plan_a, practice=world.p2)
+    pb3 = Partnership.objects.get(plan=world.plan_b, practice=world.p3)
+    return {
+        "A": _objects_for(
+            world,
+            "A",
+            member=world.m_a2,
+            plan=world.plan_a,
+            partnership=pa2,
+            staff=world.a_cm,
+            organization=world.p2,
+            uploader=world.a_admin,
+        ),
+        "B": _objects_for(
+            world,
+            "B",
+            member=world.m_b3,
+            plan=world.plan_b,
+            partnership=pb3,
+            staff=world.b_cm,
+            organization=world.p3,
+            uploader=world.b_admin,
+        ),
+    }
+
+
+# persona -> which tenant's objects are foreign to them
+PERSONAS = {
+    "a_admin": "B",
+    "a_cm": "B",
+    "a_supervisor": "B",
+    "a_intake": "B",
+    "b_cm": "A",
+    "b_admin": "A",
+    "p1_contact": "A",  # P1 partners with both plans, but the plan-A objects belong to P2
+    "p1_admin": "A",
+    "p2_contact": "B",
+    "p3_contact": "A",
+    "c_staff": "A",
+}
+
+
+def _value(name: str, objs: Objects):
+    values = {
+        "member_id": objs.member.public_id,
+        "entry_id": objs.entry.public_id,
+        "release_id": objs.release.public_id,
+        "import_id": objs.roster_import.public_id,
+        "notification_id": objs.notification.public_id,
+        "partnership_id": objs.partnership.public_id,
+        "contact_id": objs.contact.pk,
+        "user_id": objs.staff.public_id,
+        "organization_id": objs.organization.public_id,
+    }
+    assert name in values, (
+        f"URL parameter <{name}> is not covered by the isolation walk: add what an object of another "
+        "tenant is for it in tests/security/test_isolation.py"
+    )
+    return values[name]
+
+
+def _fill(route: str, objs: Objects) -> str:
+    return "/" + PARAM.sub(lambda m: str(_value(m.group("name"), objs)), route)
+
+
+def _request(client, url: str):
+    response = client.get(url)
+    if response.status_code == 405:
+        response = client.post(url, {})
+    return response
+
+
+@pytest.mark.parametrize("persona", sorted(PERSONAS))
+def test_outsiders_get_404_on_every_object_url(world, tenants, client_for, persona):
+    client = client_for(getattr(world, persona))
+    foreign = tenants[PERSONAS[persona]]
+    routes = [(r, n) for r, n in all_routes() if PARAM.search(r)]
+    assert len(routes) >= 20, "the walk found too few object URLs; has the URL layout changed?"
+    failures = []
+    for route, name in routes:
+        url = _fill(route, foreign)
+        status = _request(client, url).status_code
+        if status != 404:
+            failures.append(f"{name} {url} -> {status}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("persona", ["a_cm", "p1_contact", "b_cm"])
+def test_own_member_with_foreign_child_is_404(world, tenants, client_for, persona):
+    """A visible member's URL with another member's care-team entry or release is still 404."""
+    client = client_for(getattr(world, persona))
+    own = {"a_cm": world.m_a1, "p1_contact": world.m_a1, "b_cm": world.m_b1}[persona]
+    foreign = tenants[PERSONAS[persona]]
+    nested = [r for r, _ in all_routes() if "<uuid:member_id>" in r and ("entry_id" in r or "release_id" in r)]
+    assert nested
+    for route in nested:
+        url = "/" + PARAM.sub(
+            lambda m: str(own.public_id if m.group("name") == "member_id" else _value(m.group("name"), foreign)),
+            route,
+        )
+        assert _request(client, url).status_code == 404, url
+
+
+def test_unknown_ids_get_the_same_404(world, client_for):
+    client = client_for(world.a_admin)
+    missing = uuid.uuid4()
+    assert client.get(f"/members/{missing}/").status_code == 404
+    assert client.get(f"/api/v1/members/{missing}/").status_code == 404
+
+
+LIST_PROBES = [
+    "/members/",
+    "/members/?q={last}",
+    "/members/?q={number}",
+    "/api/v1/members/",
+    "/api/v1/members/?q={last}",
+    "/api/v1/staff/",
+    "/staff/",
+    "/partnerships/",
+    "/api/v1/partnerships/",
+    "/inbox/",
+    "/audit/",
+    "/rosters/",
+    "/api/v1/roster-imports/",
+    "/api/v1/organizations/",
+    "/",
+]
+
+
+@pytest.mark.parametrize("persona", sorted(PERSONAS))
+def test_lists_never_show_another_tenants_rows(world, tenants, client_for, persona):
+    client = client_for(getattr(world, persona))
+    foreign = tenants[PERSONAS[persona]]
+    member = foreign.member
+    secrets = [
+        member.last_name,
+        member.member_number,
+        str(member.public_id),
+        foreign.staff.username,
+        foreign.contact.name,
+        foreign.notification.title,
+        str(foreign.roster_import.public_id),
+    ]
+    for probe in LIST_PROBES:
+        url = probe.format(last=member.last_name, number=member.member_number)
+        response = client.get(url)
+        assert response.status_code in (200, 403), (url, response.status_code)
+        body = response.content.decode()
+        echoed = url.partition("q=")[2]  # a search page repeats the query it was given
+        leaked = [s for s in secrets if s in body and s != echoed]
+        assert not leaked, f"{persona} saw {leaked} at {url}"
+
+
+def test_list_urls_are_all_probed():
+    """Every list URL (no parameters) is either probed above or known to hold no tenant rows."""
+    no_tenant_rows = {
+        "accounts/login/",
+        "accounts/logout/",
+        "api/schema/",
+        "inbox/badge/",
+        "staff/add/",
+        "inbox/read-all/",
+        "rosters/sample.csv",
+    }
+    probed = {p.split("?")[0].lstrip("/") for p in LIST_PROBES}
+    unprobed = [r for r, _ in all_routes() if not PARAM.search(r) and r not in probed | no_tenant_rows]
+    assert not unprobed, f"Add these list URLs to LIST_PROBES: {unprobed}"
+
+
+def test_operator_console_is_closed_to_staff(world, client_for):
+    response = client_for(world.a_admin).get("/admin/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
