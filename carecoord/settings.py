@@ -14,9 +14,25 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("CARECOORD_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-only-insecure-key" if DEBUG else None)
-if not DEBUG and SECRET_KEY.startswith("dev-only"):
-    raise ImproperlyConfiguredEnv("Set DJANGO_SECRET_KEY when DJANGO_DEBUG=0.")
+
+
+def _secret_key() -> str:
+    """DJANGO_SECRET_KEY, or the contents of DJANGO_SECRET_KEY_FILE (the Docker image generates one
+    into its volume on first start). Never a known value when DEBUG is off."""
+    key = env_str("DJANGO_SECRET_KEY", "")
+    path = env_str("DJANGO_SECRET_KEY_FILE", "")
+    if not key and path:
+        key = Path(path).read_text().strip()
+    if DEBUG:
+        return key or "dev-only-insecure-key"
+    if len(key) < 32 or key.startswith(("dev-only", "change-me")):
+        raise ImproperlyConfiguredEnv(
+            "Set DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) to a random value of 32+ characters when DJANGO_DEBUG=0."
+        )
+    return key
+
+
+SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
@@ -83,6 +99,10 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Name search (members.search) matches with pg_trgm's word-similarity operator; its default
+# threshold (0.6) misses a single transposed letter in a short name ("smiht"). 0.45 finds those
+# and still uses the trigram index.
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c pg_trgm.word_similarity_threshold=0.45"
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env_str(
     "DATABASE_TEST_NAME", "test_" + DATABASES["default"]["NAME"]
 )
@@ -130,7 +150,9 @@ SECURE_COOKIES = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if not DEBUG else None
+# Trust X-Forwarded-Proto only behind a TLS proxy that always sets it; otherwise any client could
+# claim https.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_TLS_PROXY", False) else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import F, QuerySet, Value
+from django.db.models import F, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 
 MAX_PAGE_SIZE = 200
@@ -61,7 +61,7 @@ def paginate(qs: QuerySet, *, ordering: tuple[str, ...], cursor: str | None = No
         forward_lookup = TupleLessThan if descending else TupleGreaterThan
         backward_lookup = TupleGreaterThan if descending else TupleLessThan
         lookup = forward_lookup if direction == "n" else backward_lookup
-        qs = qs.filter(lookup(Tuple(*(F(f) for f in fields)), Tuple(*(Value(v) for v in values))))
+        qs = qs.filter(lookup(Tuple(*(F(f) for f in fields)), tuple(values)))
     if direction == "p":
         reverse = tuple(f if o.startswith("-") else f"-{f}" for o, f in zip(ordering, fields, strict=True))
         rows = list(qs.order_by(*reverse)[: size + 1])

@@ -350,6 +350,9 @@ def load(
     today = timezone.localdate()
     seen: set[str] = set()
     with transaction.atomic(), connection.cursor() as cursor:
+        # ON COMMIT DROP cleans up after a real import; inside an enclosing transaction (a caller's,
+        # or a test's) a previous import's tables may still be there.
+        cursor.execute("DROP TABLE IF EXISTS pg_temp.roster_staging, pg_temp.roster_changed")
         cursor.execute(
             "CREATE TEMP TABLE roster_staging ("
             + ", ".join(f"{name} {kind}" for name, kind in STAGING)

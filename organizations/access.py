@@ -46,7 +46,7 @@ class Actor:
         organization = user.organization
         plans: frozenset[int] = frozenset()
         practices: frozenset[int] = frozenset()
-        active = Partnership.objects.active()
+        active = Partnership.objects.active().order_by()
         if organization.kind == Organization.Kind.PLAN:
             plans = frozenset({organization.pk})
             practices = frozenset(active.filter(plan_id=organization.pk).values_list("practice_id", flat=True))

@@ -172,6 +172,15 @@ def broker():
     server.kill()
 
 
+@pytest.fixture(autouse=True)
+def private_storage(settings, tmp_path):
+    """Uploads go to a temporary folder, not the developer's var/private."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}},
+    }
+
+
 @pytest.fixture
 def world(db) -> World:
     return build_world()

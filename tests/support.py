@@ -83,6 +83,7 @@ class CeleryProcess:
         self.kind = kind
         self.workdir = Path(tempfile.mkdtemp(prefix=f"celery-{kind}-"))
         self.log_path = self.workdir / "output.log"
+        self._log_handle = self.log_path.open("wb")  # closed in stop()
         if kind == "worker":
             args = [
                 "worker",
@@ -102,7 +103,7 @@ class CeleryProcess:
             [sys.executable, "-m", "celery", "-A", app, *args],
             cwd=ROOT,
             env=env,
-            stdout=self.log,
+            stdout=self._log_handle,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
@@ -131,3 +132,4 @@ class CeleryProcess:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.sigkill()
+        self._log_handle.close()

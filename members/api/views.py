@@ -75,6 +75,7 @@ class RosterImportList(ActorMixin, generics.ListCreateAPIView):
 
     @extend_schema(request=RosterUploadSerializer, responses={202: RosterImportSerializer})
     def post(self, request, *args, **kwargs):
+        self.actor.require("organizations.import_roster")
         upload = RosterUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         try:

@@ -242,6 +242,9 @@ PARTNERSHIPS = (
     ("mesa", "riverbend", "mesa-supervisor", "shared-practice-contact"),
     ("mesa", "desertbloom", "mesa-supervisor", "mesa-practice-contact"),
 )
+# The generated roster is a function of this date, not of today: the same file every run, so
+# running seed_demo next month changes nothing instead of re-importing shifted coverage dates.
+DEMO_ANCHOR = dt.date(2026, 11, 1)
 PRAIRIE_CITIES = (
     ("Springfield", "IL", "627"),
     ("Peoria", "IL", "616"),
@@ -421,14 +424,13 @@ class Command(BaseCommand):
         say(f"{len(users)} staff accounts ready.")
         self._partnerships(orgs, users)
         say("Partnerships and points of contact ready.")
-        today = timezone.localdate()
         plans = (
             ("prairie", "PHP", PRAIRIE_CITIES, ["1902000011", "1902000029"], members, 11),
             ("mesa", "MHP", MESA_CITIES, ["1902000011", "1902000037"], min(800, members), 23),
         )
         for key, prefix, cities, npis, count, seed in plans:
             started = time.monotonic()
-            result = self._roster(orgs[key], users[f"{key}-admin"], prefix, cities, npis, count, seed, today)
+            result = self._roster(orgs[key], users[f"{key}-admin"], prefix, cities, npis, count, seed)
             say(
                 f"{orgs[key].name}: roster {result.get_status_display().lower()} "
                 f"({result.created_count} created, {result.updated_count} updated, "
@@ -520,10 +522,10 @@ class Command(BaseCommand):
                     is_primary=True,
                 )
 
-    def _roster(self, plan, uploader, prefix, cities, npis, count, seed, today) -> RosterImport:
+    def _roster(self, plan, uploader, prefix, cities, npis, count, seed) -> RosterImport:
         with tempfile.NamedTemporaryFile("w+", suffix=".csv", encoding="utf-8", newline="") as handle:
             rows = roster_rows(
-                count=count, prefix=prefix, cities=cities, practice_npis=npis, seed=seed, today=today.replace(day=1)
+                count=count, prefix=prefix, cities=cities, practice_npis=npis, seed=seed, today=DEMO_ANCHOR
             )
             write_roster_csv(handle, rows, extra=_featured_rows("prairie" if prefix == "PHP" else "mesa"))
             handle.flush()
@@ -551,6 +553,8 @@ class Command(BaseCommand):
     def _care_teams(self, orgs: dict[str, Organization], users: dict[str, User]) -> None:
         for plan_key, cm_username in (("prairie", "prairie-cm"), ("mesa", "mesa-cm")):
             plan, manager = orgs[plan_key], users[cm_username]
+            if CareTeamMember.objects.filter(plan=plan).exists():
+                continue  # seeded before
             untouched = Member.objects.for_plan(plan.pk).filter(care_team__isnull=True)
             featured = [row[0] for row in FEATURED[plan_key]]
             chosen = [

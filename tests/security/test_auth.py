@@ -1,0 +1,104 @@
+import time
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from tests.conftest import PASSWORD
+
+
+def test_passwords_are_hashed_with_argon2(world):
+    world.a_cm.refresh_from_db()
+    assert world.a_cm.password.startswith("argon2")
+
+
+def test_each_role_lands_on_its_own_home_page(world, client):
+    expectations = {
+        "a_admin": b"Recent roster imports",
+        "a_supervisor": b"Your team",
+        "a_cm": b"Find a member",
+        "p1_contact": b"Health plans you partner with",
+        "c_staff": b"Your organization in CareCoord",
+    }
+    for username, marker in expectations.items():
+        c = Client()
+        response = c.post("/accounts/login/", {"username": username, "password": PASSWORD}, follow=True)
+        assert response.status_code == 200
+        assert marker in response.content, username
+
+
+def test_lockout_after_repeated_failures_even_with_the_right_password(world, settings):
+    c = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert c.post("/accounts/login/", {"username": "a_cm", "password": "wrong"}).status_code == 200
+    assert c.post("/accounts/login/", {"username": "a_cm", "password": "wrong"}).status_code == 429
+    locked = c.post("/accounts/login/", {"username": "a_cm", "password": PASSWORD})
+    assert locked.status_code == 429
+    assert b"Account locked" in locked.content
+    other_client = Client(REMOTE_ADDR="10.9.9.9")  # a different address does not get around it
+    assert other_client.post("/accounts/login/", {"username": "a_cm", "password": PASSWORD}).status_code == 429
+    assert Client().post("/accounts/login/", {"username": "a_admin", "password": PASSWORD}).status_code == 302
+
+
+def test_session_ends_after_inactivity(world, client, settings):
+    settings.SESSION_IDLE_TIMEOUT = 60
+    assert client.post("/accounts/login/", {"username": "a_cm", "password": PASSWORD}).status_code == 302
+    assert client.get("/members/").status_code == 200
+    session = client.session
+    session["last_seen"] = int(time.time()) - 61
+    session.save()
+    response = client.get("/members/")
+    assert response.status_code == 302 and "expired=1" in response["Location"]
+    assert client.get("/").status_code == 302  # signed out
+    api = Client()
+    api.post("/accounts/login/", {"username": "a_cm", "password": PASSWORD})
+    s = api.session
+    s["last_seen"] = int(time.time()) - 61
+    s.save()
+    assert api.get("/api/v1/members/").status_code == 401
+
+
+def test_background_polling_does_not_keep_a_session_alive(world, client, settings):
+    settings.SESSION_IDLE_TIMEOUT = 60
+    client.post("/accounts/login/", {"username": "a_cm", "password": PASSWORD})
+    session = client.session
+    session["last_seen"] = int(time.time()) - 50
+    session.save()
+    client.get("/inbox/badge/", HTTP_X_BACKGROUND="1")
+    assert client.session["last_seen"] <= int(time.time()) - 50
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(db, client):
+    assert client.get("/members/")["Location"].startswith("/accounts/login/")
+    assert client.get("/api/v1/members/").status_code in (401, 403)
+
+
+def test_system_token_authenticates_api_calls(world, capsys):
+    call_command("create_api_token", "a_intake", "--expires-in-days", "30")
+    token = capsys.readouterr().out.strip()
+    assert len(token) >= 40
+    response = Client().get("/api/v1/members/", HTTP_AUTHORIZATION=f"Token {token}")
+    assert response.status_code == 200
+    assert {r["member_id"] for r in response.json()["results"]} == {"A0001", "A0002"}
+    assert Client().get("/api/v1/members/", HTTP_AUTHORIZATION="Token nope").status_code == 401
+
+
+def test_token_command_refuses_unknown_users(db):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError):
+        call_command("create_api_token", "ghost")
+
+
+def test_openapi_schema_lists_the_v1_api(world, client_for):
+    response = client_for(world.a_cm).get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    text = response.content.decode()
+    for path in (
+        "/api/v1/members/",
+        "/api/v1/members/{member_id}/",
+        "/api/v1/organizations/",
+        "/api/v1/staff/",
+        "/api/v1/roster-imports/",
+    ):
+        assert path in text

@@ -1,0 +1,74 @@
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from members.models import Member, ReleaseOfInformation, RosterImport
+from organizations.models import Organization, Partnership, User
+
+pytestmark = pytest.mark.django_db
+
+LOGINS = [
+    "prairie-admin",
+    "prairie-supervisor",
+    "prairie-cm",
+    "mesa-cm",
+    "shared-practice-contact",
+    "prairie-practice-contact",
+    "mesa-practice-contact",
+    "community-staff",
+]
+
+
+def test_seed_demo_builds_the_world_prints_logins_and_is_idempotent(capsys, monkeypatch):
+    monkeypatch.setenv("DEMO_PASSWORD", "a-demo-password")
+    call_command("seed_demo", members=60)
+    out = capsys.readouterr().out
+    for username in LOGINS:
+        assert username in out
+    assert set(Organization.objects.values_list("name", flat=True)) == {
+        "Prairie Health Plan",
+        "Mesa Health Plan",
+        "Riverbend Family Medicine",
+        "Oak Street Primary Care",
+        "Desert Bloom Health Center",
+        "Heartland Food & Housing Network",
+        "St. Brigid Regional Hospital",
+    }
+    riverbend = Organization.objects.get(name="Riverbend Family Medicine")
+    assert Partnership.objects.filter(practice=riverbend).count() == 2  # the shared practice
+    prairie = Organization.objects.get(name="Prairie Health Plan")
+    assert Member.objects.filter(plan=prairie).count() == 63  # 60 generated + 3 featured
+    assert ReleaseOfInformation.objects.exists()
+    roles = set(User.objects.values_list("role", flat=True))
+    assert roles >= {
+        "plan_admin",
+        "supervisor",
+        "care_manager",
+        "care_coordinator",
+        "member_advocate",
+        "intake",
+        "practice_admin",
+        "practice_contact",
+        "clinician",
+        "community_staff",
+    }
+    counts = (
+        Member.objects.count(),
+        User.objects.count(),
+        Partnership.objects.count(),
+        ReleaseOfInformation.objects.count(),
+        RosterImport.objects.count(),
+    )
+    call_command("seed_demo", members=60, quiet=True)
+    assert (
+        Member.objects.count(),
+        User.objects.count(),
+        Partnership.objects.count(),
+        ReleaseOfInformation.objects.count(),
+        RosterImport.objects.count(),
+    ) == counts
+    client = Client()
+    response = client.post("/accounts/login/", {"username": "shared-practice-contact", "password": "a-demo-password"})
+    assert response.status_code == 302
+    names = {r["member_id"][:3] for r in client.get("/api/v1/members/?page_size=200").json()["results"]}
+    assert names == {"PHP", "MHP"}  # the shared practice sees attributed members of both plans
