@@ -249,6 +249,18 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Above the longest task (the hard time limit), so a slow task is never delivered twice.
     "visibility_timeout": CELERY_TASK_TIME_LIMIT + 10 * 60,
 }
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # `make run` on a machine without Redis (scripts/services.py): kombu's filesystem transport,
+    # one folder shared by the worker and beat on this host. Never used by tests or production.
+    _broker_dir = VAR_DIR / "broker"
+    for _folder in ("queue", "processed"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 DEADLINE_SWEEP_SECONDS = env_int("DEADLINE_SWEEP_SECONDS", 60, minimum=1)

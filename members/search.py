@@ -3,7 +3,7 @@
 A query is split into tokens: a date (1961-04-09, 04/09/1961, 4/9/1961) filters by date of birth;
 a token with a digit in it is a member id (exact, case-insensitive); the rest is a name matched
 with pg_trgm word similarity against Member.search_name through a GIN index, best match first.
-On a server without pg_trgm (the embedded demo fallback) names match by prefix instead.
+On a server without pg_trgm (the embedded demo fallback) names match on their first four letters.
 """
 
 from __future__ import annotations
@@ -78,5 +78,6 @@ def search(qs: QuerySet, terms: Terms) -> QuerySet:
             .order_by("-match", "last_name", "first_name", "id")[:MAX_RESULTS]
         )
     for token in terms.name.split():
-        qs = qs.filter(Q(first_name__istartswith=token) | Q(last_name__istartswith=token))
+        stem = token[:4]  # no trigrams here: a shared beginning is the best typo tolerance left
+        qs = qs.filter(Q(first_name__istartswith=stem) | Q(last_name__istartswith=stem))
     return qs.order_by("last_name", "first_name", "id")[:MAX_RESULTS]

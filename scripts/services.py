@@ -7,7 +7,8 @@ they are not there.
 `prepare()` (called by scripts/run.py for `make run`) is `check` for the demo: where no PostgreSQL
 server is installed at all it starts an embedded one (pgserver, data in var/pgdata) that lives as
 long as the calling process; where no Redis is installed at all it falls back to kombu's
-filesystem broker and an in-process cache.
+filesystem broker and an in-process cache. CARECOORD_EMBEDDED_SERVICES=1 takes both fallbacks
+even where servers are installed (to try the demo without touching them).
 
 Where a server is installed but stopped, nothing is started behind your back: the message says
 how to start it.
@@ -94,15 +95,16 @@ def prepare() -> dict[str, str] | None:
     """Where the demo's database and broker live: the environment to add, or None (and a message
     on stderr) when a server is installed but not running."""
     env: dict[str, str] = {}
+    forced = os.environ.get("CARECOORD_EMBEDDED_SERVICES") == "1"
     database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
     db = urlparse(database_url)
-    if not _reachable(db.hostname or "127.0.0.1", db.port or 5432):
-        if _postgres_installed() or "DATABASE_URL" in os.environ:
+    if forced or not _reachable(db.hostname or "127.0.0.1", db.port or 5432):
+        if not forced and (_postgres_installed() or "DATABASE_URL" in os.environ):
             print(_postgres_hint(db), file=sys.stderr)
             return None
         print(
-            "No PostgreSQL server is installed here: starting an embedded one (pgserver, data in "
-            "var/pgdata). Name search is less forgiving there: it lacks the pg_trgm extension.",
+            "Starting an embedded PostgreSQL (pgserver, data in var/pgdata): no server is installed here, "
+            "or CARECOORD_EMBEDDED_SERVICES=1. Name search is less forgiving there (no pg_trgm).",
             file=sys.stderr,
         )
         database_url = start_embedded_postgres()
@@ -111,13 +113,14 @@ def prepare() -> dict[str, str] | None:
 
     redis_url = os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)
     redis = urlparse(redis_url)
-    if not _reachable(redis.hostname or "127.0.0.1", redis.port or 6379):
-        if _redis_installed() or "REDIS_URL" in os.environ:
+    if forced or not _reachable(redis.hostname or "127.0.0.1", redis.port or 6379):
+        if not forced and (_redis_installed() or "REDIS_URL" in os.environ):
             print(_redis_hint(redis), file=sys.stderr)
             return None
         print(
-            "No Redis server is installed here: using kombu's filesystem broker (var/broker) and an "
-            "in-process cache. Deadlines stay durable: they are database rows either way.",
+            "Using kombu's filesystem broker (var/broker) and an in-process cache instead of Redis: none "
+            "is installed here, or CARECOORD_EMBEDDED_SERVICES=1. Deadlines stay durable either way: "
+            "they are database rows.",
             file=sys.stderr,
         )
         env["CELERY_BROKER_URL"] = "filesystem://"
@@ -132,7 +135,13 @@ def start_embedded_postgres() -> str:
     """Start (or reuse) the embedded server and return a DATABASE_URL for it. The server lives as
     long as this process; scripts/run.py keeps it for the app's lifetime."""
     global _server
-    import pgserver
+    try:
+        import pgserver
+    except ImportError:
+        raise SystemExit(
+            "The embedded PostgreSQL (pgserver) is not available for this Python. Install PostgreSQL "
+            "or set DATABASE_URL to a server you can reach."
+        ) from None
 
     data = VAR / "pgdata"
     data.parent.mkdir(parents=True, exist_ok=True)

@@ -25,10 +25,11 @@ from django.test import Client
 from django.utils import timezone
 
 from carecoord.celery import app as celery_app
-from members.models import Attribution, EligibilitySpan, Member
+from members.models import Member
 from organizations import services as org_services
 from organizations.access import Actor
 from organizations.models import Credential, Organization, Role, User
+from tests.factories import MemberFactory
 
 PASSWORD = "correct horse battery staple"
 _PASSWORD_HASH: str | None = None
@@ -56,9 +57,6 @@ def make_user(org: Organization, username: str, role: str, **fields) -> User:
     return user
 
 
-_member_seq = 0
-
-
 def make_member(
     plan: Organization,
     *,
@@ -69,23 +67,9 @@ def make_member(
     eligible=True,
     **fields,
 ) -> Member:
-    global _member_seq
-    _member_seq += 1
-    member = Member.objects.create(
-        plan=plan,
-        member_number=fields.pop("member_number", f"T{_member_seq:08d}"),
-        first_name=first,
-        last_name=last,
-        date_of_birth=dob,
-        sex=fields.pop("sex", "F"),
-        **fields,
+    return MemberFactory(
+        plan=plan, practice=practice, eligible=eligible, first_name=first, last_name=last, date_of_birth=dob, **fields
     )
-    start = timezone.localdate() - dt.timedelta(days=365)
-    if eligible:
-        EligibilitySpan.objects.create(member=member, plan=plan, start_date=start, product="Medicaid")
-    if practice is not None:
-        Attribution.objects.create(member=member, plan=plan, practice=practice, start_date=start)
-    return member
 
 
 @dataclass
