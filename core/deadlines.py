@@ -9,7 +9,8 @@ How a deadline fires
    The same statement takes back rows that were QUEUED longer than DEADLINE_REQUEUE_AFTER_SECONDS
    (the broker lost the message: Redis restarted, a worker was killed before acknowledging) and
    RUNNING rows whose lease ran out.
-3. A worker runs `fire(id)`. It locks the row (SKIP LOCKED: a duplicate message for a row being
+3. A worker runs `fire(id)`. It counts the attempt (committed on its own, so an attempt that kills
+   its worker still counts), then locks the row (SKIP LOCKED: a duplicate message for a row being
    fired right now is dropped, and the row comes back through step 2 if that firing dies) and
    re-reads its state; anything but PENDING or QUEUED means the work is done or moot.
    * Atomic handlers (the default) run inside that same transaction, so their database effects
@@ -159,23 +160,44 @@ def _send(ids: list[int]) -> None:
         logger.exception("Could not hand %d deadline(s) to the broker; the sweep will retry.", len(ids))
 
 
+def _claimable(deadline_id: int, now) -> Deadline | None:
+    return (
+        Deadline.objects.select_for_update(skip_locked=True)
+        .filter(pk=deadline_id, state__in=[State.PENDING, State.QUEUED], due_at__lte=now)
+        .first()
+    )
+
+
 def fire(deadline_id: int) -> str:
     """Do one deadline's work if it is still due. Returns what happened (for logs and tests)."""
     now = timezone.now()
+    # 1. Count the attempt in its own short transaction, so an attempt that takes its worker down
+    #    (out of memory, the hard time limit) still counts and a poison deadline ends FAILED
+    #    instead of coming back forever.
     with transaction.atomic():
-        deadline = (
-            Deadline.objects.select_for_update(skip_locked=True)
-            .filter(pk=deadline_id, state__in=[State.PENDING, State.QUEUED], due_at__lte=now)
-            .first()
-        )
+        deadline = _claimable(deadline_id, now)
         if deadline is None:
             return "skipped"
         spec = _handlers.get(deadline.kind)
         if spec is None:
             _finish(deadline, State.FAILED, error=f"No handler for kind {deadline.kind!r} in this worker.")
             return "failed"
+        if deadline.attempts >= spec.max_attempts:
+            _finish(deadline, State.FAILED, error=deadline.last_error or "The last attempt never finished.")
+            logger.error("Deadline %s (%s) gave up after %d attempts.", deadline.key, deadline.kind, deadline.attempts)
+            return "failed"
         deadline.attempts += 1
-        if spec.atomic:
+        if not spec.atomic:
+            deadline.state = State.RUNNING
+            deadline.lease_until = now + spec.lease
+        deadline.save(update_fields=["state", "lease_until", "attempts"])
+
+    if spec.atomic:
+        # 2. The work and the DONE mark in one transaction, under the row lock.
+        with transaction.atomic():
+            deadline = _claimable(deadline_id, now)
+            if deadline is None:
+                return "skipped"  # a duplicate message got here first
             try:
                 with transaction.atomic():
                     spec.fn(deadline)
@@ -184,10 +206,8 @@ def fire(deadline_id: int) -> str:
                 return "failed"
             _finish(deadline, State.DONE)
             return "done"
-        deadline.state = State.RUNNING
-        deadline.lease_until = now + spec.lease
-        deadline.save(update_fields=["state", "lease_until", "attempts"])
 
+    # 2'. Lease handlers run outside any lock and commit as they go.
     try:
         spec.fn(deadline)
     except Exception as exc:

@@ -41,7 +41,7 @@ def render_page(
 
 def page_args(request: HttpRequest, default_size: int = 50) -> tuple[str | None, int]:
     raw = request.GET.get("size", "")
-    size = int(raw) if raw.isdigit() and 1 <= int(raw) <= 200 else default_size
+    size = int(raw) if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= 200 else default_size
     return request.GET.get("cursor") or None, size
 
 

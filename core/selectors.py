@@ -46,10 +46,14 @@ def audit_events(actor: Actor, filters: AuditFilters) -> QuerySet[AuditEvent]:
         qs = qs.filter(object_type=filters.object_type)
     if filters.member_id is not None:
         qs = qs.filter(member_id=filters.member_id)
+    # Whole days in the plan's time zone, as bounds on the indexed column (not a function of it).
+    tz = actor.organization.tz
     if filters.since:
-        qs = qs.filter(occurred_at__date__gte=filters.since)
+        qs = qs.filter(occurred_at__gte=dt.datetime.combine(filters.since, dt.time.min, tzinfo=tz))
     if filters.until:
-        qs = qs.filter(occurred_at__date__lte=filters.until)
+        qs = qs.filter(
+            occurred_at__lt=dt.datetime.combine(filters.until + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+        )
     return qs
 
 

@@ -3,7 +3,6 @@ URL, so a filtered list survives reload and can be bookmarked."""
 
 import django_filters
 from django.db.models import Exists, OuterRef
-from django.utils import timezone
 
 from members.models import EligibilitySpan, Member
 from members.querysets import current_on
@@ -44,5 +43,5 @@ class MemberFilter(django_filters.FilterSet):
     def filter_eligibility(self, qs, name, value):
         if not value:
             return qs
-        eligible = Exists(EligibilitySpan.objects.filter(current_on(timezone.localdate()), member_id=OuterRef("pk")))
+        eligible = Exists(EligibilitySpan.objects.filter(current_on(), member_id=OuterRef("pk")))
         return qs.filter(eligible) if value == "active" else qs.exclude(eligible)

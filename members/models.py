@@ -7,7 +7,6 @@ from django.contrib.postgres.fields import ArrayField, RangeOperators
 from django.db import models
 from django.db.models import F, Func, Q, Value
 from django.db.models.functions import Concat, Lower, Now
-from django.utils import timezone
 
 from members.querysets import (
     AttributionQuerySet,
@@ -65,12 +64,8 @@ class DatedRow(models.Model):
     class Meta:
         abstract = True
 
-    def in_force_on(self, day) -> bool:
+    def in_force_on(self, day: dt.date) -> bool:
         return self.start_date <= day and (self.end_date is None or self.end_date >= day)
-
-    @property
-    def is_current(self) -> bool:
-        return self.in_force_on(timezone.localdate())
 
 
 class Member(models.Model):
@@ -142,7 +137,7 @@ class Member(models.Model):
 
     @property
     def age(self) -> int:
-        return age_on(self.date_of_birth, timezone.localdate())
+        return age_on(self.date_of_birth, self.plan.local_date())
 
     @property
     def full_name(self) -> str:
@@ -333,17 +328,12 @@ class ReleaseOfInformation(models.Model):
     def __str__(self) -> str:
         return f"Release to {self.recipient_name}"
 
-    @property
-    def is_in_force(self) -> bool:
-        today = timezone.localdate()
+    def in_force_on(self, day: dt.date) -> bool:
         return (
             self.revoked_at is None
-            and self.effective_from <= today
-            and (self.expires_on is None or self.expires_on >= today)
+            and self.effective_from <= day
+            and (self.expires_on is None or self.expires_on >= day)
         )
-
-    def covers(self, purpose: str) -> bool:
-        return self.is_in_force and purpose in self.purposes
 
 
 class RosterImport(models.Model):

@@ -2,7 +2,10 @@
 
 Plan staff see their plan's rows. Practice staff see members of partner plans who are attributed
 to their practice today, found by an SQL join (EXISTS) on attributions, never by per-row
-permission checks. Everyone else, and anyone without an organization, sees nothing.
+permission checks; of those members' rows, only what the plan shares (see below). Everyone else,
+and anyone without an organization, sees nothing.
+
+"Today" is the date in the row's plan's time zone, computed by the database (PlanLocalDate).
 """
 
 from __future__ import annotations
@@ -12,20 +15,22 @@ from typing import TYPE_CHECKING
 
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
-from django.utils import timezone
+from django.db.models.expressions import Expression
+
+from organizations.models import PlanLocalDate
 
 if TYPE_CHECKING:
     from organizations.access import Actor
 
+# What a practice sees of a care team without a release naming it: who coordinates.
+PRACTICE_BASELINE_ROLES = ("pcp", "care_manager")
 
-def _today() -> dt.date:
-    return timezone.localdate()
 
-
-def current_on(day: dt.date, prefix: str = "") -> Q:
-    """Rows (spans) in force on `day`: started, and not yet ended."""
-    return Q(**{f"{prefix}start_date__lte": day}) & (
-        Q(**{f"{prefix}end_date__isnull": True}) | Q(**{f"{prefix}end_date__gte": day})
+def current_on(day: dt.date | None = None, prefix: str = "") -> Q:
+    """Rows (spans) in force on `day`; by default on today's date in each row's plan."""
+    today: dt.date | Expression = day if day is not None else PlanLocalDate(f"{prefix}plan__timezone")
+    return Q(**{f"{prefix}start_date__lte": today}) & (
+        Q(**{f"{prefix}end_date__isnull": True}) | Q(**{f"{prefix}end_date__gte": today})
     )
 
 
@@ -36,9 +41,8 @@ class MemberQuerySet(models.QuerySet):
     def attributed_to(self, practice_id: int, *, on: dt.date | None = None) -> MemberQuerySet:
         from members.models import Attribution
 
-        day = on or _today()
         return self.filter(
-            Exists(Attribution.objects.filter(current_on(day), member_id=OuterRef("pk"), practice_id=practice_id))
+            Exists(Attribution.objects.filter(current_on(on), member_id=OuterRef("pk"), practice_id=practice_id))
         )
 
     def visible_to(self, actor: Actor) -> MemberQuerySet:
@@ -50,7 +54,7 @@ class MemberQuerySet(models.QuerySet):
 
 
 class _MemberChildQuerySet(models.QuerySet):
-    """Rows that hang off a member: visible exactly when their member is."""
+    """Rows that hang off a member: visible only when their member is."""
 
     def visible_to(self, actor: Actor) -> models.QuerySet:
         from members.models import Member
@@ -62,7 +66,7 @@ class _MemberChildQuerySet(models.QuerySet):
         return self.none()
 
     def current(self, *, on: dt.date | None = None) -> models.QuerySet:
-        return self.filter(current_on(on or _today()))
+        return self.filter(current_on(on))
 
 
 class EligibilityQuerySet(_MemberChildQuerySet):
@@ -79,17 +83,40 @@ class AttributionQuerySet(_MemberChildQuerySet):
 
 
 class CareTeamQuerySet(_MemberChildQuerySet):
-    pass
+    def visible_to(self, actor: Actor) -> models.QuerySet:
+        """A practice sees the coordinating contacts of its patients; the rest of the care team
+        only under a release in force that names it for care coordination."""
+        from members.models import ReleaseOfInformation
+
+        qs = super().visible_to(actor)
+        if actor.is_practice_staff:
+            covered = ReleaseOfInformation.objects.filter(member_id=OuterRef("member_id")).covering(
+                organization_id=actor.organization.pk, purpose="care_coordination"
+            )
+            qs = qs.filter(Q(role__in=PRACTICE_BASELINE_ROLES) | Exists(covered))
+        return qs
 
 
 class ReleaseQuerySet(_MemberChildQuerySet):
-    def in_force(self, *, on: dt.date | None = None) -> ReleaseQuerySet:
-        day = on or _today()
-        return self.filter(
-            Q(effective_from__lte=day),
-            Q(expires_on__isnull=True) | Q(expires_on__gte=day),
-            revoked_at__isnull=True,
+    def visible_to(self, actor: Actor) -> models.QuerySet:
+        """A practice sees the releases that name it, never those naming other parties (a release
+        to a substance-use program is itself sensitive)."""
+        qs = super().visible_to(actor)
+        if actor.is_practice_staff:
+            qs = qs.filter(recipient_organization_id=actor.organization.pk)
+        return qs
+
+    @staticmethod
+    def in_force_condition(on: dt.date | None = None) -> Q:
+        today: dt.date | Expression = on if on is not None else PlanLocalDate("plan__timezone")
+        return (
+            Q(effective_from__lte=today)
+            & (Q(expires_on__isnull=True) | Q(expires_on__gte=today))
+            & Q(revoked_at__isnull=True)
         )
+
+    def in_force(self, *, on: dt.date | None = None) -> ReleaseQuerySet:
+        return self.filter(self.in_force_condition(on))
 
     def covering(self, *, organization_id: int, purpose: str, substance_use: bool = False) -> ReleaseQuerySet:
         qs = self.in_force().filter(recipient_organization_id=organization_id, purposes__contains=[purpose])

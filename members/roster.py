@@ -31,8 +31,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
-from django.db import connection, transaction
-from django.utils import timezone
+from django.db import DataError, connection, transaction
 
 from core import context
 from members.risk import RiskInputs, stratify
@@ -107,6 +106,7 @@ STAGING = (
     ("product", "text"),
     ("practice_id", "bigint"),
     ("attr_start", "date"),
+    ("attr_start_given", "boolean"),
     ("attr_end", "date"),
     ("risk_tier", "text"),
     ("risk_score", "smallint"),
@@ -181,7 +181,7 @@ class _Row:
         raw = self.values.get(column, "").strip()
         if not raw:
             return None
-        if not raw.isdigit() or int(raw) > 999:
+        if not (raw.isascii() and raw.isdigit()) or int(raw) > 999:
             self.error(column, f"{raw!r} is not a whole number from 0 to 999")
             return None
         return int(raw)
@@ -200,10 +200,13 @@ class _Row:
 
 
 def _clean(row: _Row, practices_by_npi: dict[str, int], today: dt.date) -> tuple | None:
+    """The staging tuple for a good row, or None with every problem of the row recorded. Every
+    field is read before deciding: a bad value is never silently blanked."""
     member_number = row.text("member_id", required=True).upper()
     if member_number and not _MEMBER_ID.match(member_number):
         row.error("member_id", "must be 1–32 letters, digits or dashes")
     first_name = row.text("first_name", required=True)
+    middle_name = row.text("middle_name")
     last_name = row.text("last_name", required=True)
     dob = row.date("date_of_birth", required=True)
     if dob is not None and not dt.date(1900, 1, 1) <= dob <= today:
@@ -212,33 +215,37 @@ def _clean(row: _Row, practices_by_npi: dict[str, int], today: dt.date) -> tuple
     sex = _SEX.get(sex_raw)
     if sex is None:
         row.error("sex", f"{sex_raw!r} is not one of F, M, X, U" if sex_raw else "is required")
+    language = row.text("preferred_language") or "English"
+    phone = row.phone("phone")
     email = row.text("email")
     if email and not _EMAIL.match(email):
         row.error("email", f"{email!r} is not an email address")
+    address = (row.text("address_line1"), row.text("address_line2"), row.text("city"))
     state = row.text("state").upper()
     if state and not re.fullmatch(r"[A-Z]{2}", state):
         row.error("state", f"{state!r} is not a two-letter state code")
     postal_code = row.text("postal_code")
     if postal_code and not re.fullmatch(r"\d{5}(-\d{4})?", postal_code):
         row.error("postal_code", f"{postal_code!r} is not a ZIP code")
+    guardian = (row.text("guardian_name"), row.text("guardian_relationship"), row.phone("guardian_phone"))
 
     elig_start = row.date("eligibility_start", required=True)
     elig_end = row.date("eligibility_end")
     if elig_start and elig_end and elig_end < elig_start:
         row.error("eligibility_end", "is before eligibility_start")
+    product = row.text("product")
 
     npi = row.text("practice_npi")
     practice_id = None
-    attr_start = attr_end = None
+    attr_start = row.date("attribution_start")
+    attr_end = row.date("attribution_end")
     if npi:
         practice_id = practices_by_npi.get(npi)
         if practice_id is None:
             row.error("practice_npi", f"{npi} is not a practice partnered with this plan")
-        attr_start = row.date("attribution_start") or elig_start
-        attr_end = row.date("attribution_end")
         if attr_start and attr_end and attr_end < attr_start:
             row.error("attribution_end", "is before attribution_start")
-    elif row.values.get("attribution_start", "").strip() or row.values.get("attribution_end", "").strip():
+    elif attr_start or attr_end:
         row.error("practice_npi", "is required when attribution dates are given")
 
     model_score = None
@@ -264,26 +271,24 @@ def _clean(row: _Row, practices_by_npi: dict[str, int], today: dt.date) -> tuple
         row.row_no,
         member_number,
         first_name,
-        row.text("middle_name"),
+        middle_name,
         last_name,
         dob,
         sex,
-        row.text("preferred_language") or "English",
-        row.phone("phone"),
+        language,
+        phone,
         email,
-        row.text("address_line1"),
-        row.text("address_line2"),
-        row.text("city"),
+        *address,
         state,
         postal_code,
-        row.text("guardian_name"),
-        row.text("guardian_relationship"),
-        row.phone("guardian_phone"),
+        *guardian,
         elig_start,
         elig_end,
-        row.text("product"),
+        product,
         practice_id,
-        attr_start,
+        # A blank attribution_start is filled in by the database checks (see _database_checks).
+        attr_start if npi else None,
+        attr_start is not None,
         attr_end,
         tier if parts else None,
         points,
@@ -342,12 +347,17 @@ def load(
     actor_label: str,
     organization_id: int | None,
     import_public_id: str,
+    today: dt.date,
     on_progress: Callable[[int, str], None] = lambda rows, phase: None,
+    on_applied: Callable[[Result], None] = lambda result: None,
 ) -> Result:
-    """Validate and apply one roster file. Raises Rejected (nothing applied) on any bad row."""
+    """Validate and apply one roster file. Raises Rejected (nothing applied) on any bad row.
+
+    `today` is the plan's local date. `on_applied` runs inside the import's transaction, so what
+    it records (the import's outcome) commits together with the data or not at all.
+    """
     result = Result()
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    today = timezone.localdate()
     seen: set[str] = set()
     with transaction.atomic(), connection.cursor() as cursor:
         # ON COMMIT DROP cleans up after a real import; inside an enclosing transaction (a caller's,
@@ -390,25 +400,36 @@ def load(
         if result.error_count:
             raise Rejected(result)
 
-        params = {"plan": plan_id}
+        params = {"plan": plan_id, "today": today}
+        # One import per plan at a time from here on: two files touching the same members would
+        # otherwise race on the upserts and the no-overlap constraints.
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended('roster-import:' || %(plan)s, 0))", params)
         cursor.execute("ANALYZE roster_staging")
         _record(result, _database_checks(cursor, params))
         if result.error_count:
             result.errors.sort(key=lambda e: e.row)
             raise Rejected(result)
         on_progress(result.total_rows, "applying")
-        _apply(
-            cursor,
-            result,
-            {
-                **params,
-                "actor_id": actor_id,
-                "actor_label": actor_label,
-                "organization_id": organization_id,
-                "import": import_public_id,
-                "request_id": context.request_id.get(),
-            },
-        )
+        try:
+            with transaction.atomic():
+                _apply(
+                    cursor,
+                    result,
+                    {
+                        **params,
+                        "actor_id": actor_id,
+                        "actor_label": actor_label,
+                        "organization_id": organization_id,
+                        "import": import_public_id,
+                        "request_id": context.request_id.get(),
+                    },
+                )
+        except DataError as exc:
+            # Every value is checked above; this is a safety net, so the import is rejected with a
+            # reason instead of being retried as if the failure were transient.
+            _file_error(result, "file", f"A value does not fit its column: {str(exc).splitlines()[0]}.")
+            raise Rejected(result) from exc
+        on_applied(result)
     return result
 
 
@@ -420,7 +441,33 @@ def _database_checks(cursor: Any, params: dict[str, Any]) -> list[RowError]:
         """,
         params,
     )
+    # A blank attribution_start never rewrites history. Against the member's latest attribution:
+    # the same practice continues it (the row may still change its end); another practice follows
+    # it, from today if it is in force, else from eligibility but after it ended. A member with no
+    # attribution yet starts with eligibility.
+    cursor.execute(
+        """
+        UPDATE roster_staging s SET attr_start = CASE
+            WHEN l.practice_id = s.practice_id THEN l.start_date
+            WHEN l.end_date IS NULL OR l.end_date >= %(today)s THEN GREATEST(%(today)s, l.start_date)
+            ELSE GREATEST(s.elig_start, l.end_date + 1)
+        END
+        FROM (
+            SELECT DISTINCT ON (a.member_id) a.member_id, a.practice_id, a.start_date, a.end_date
+            FROM members_attribution a JOIN roster_staging r ON r.member_id = a.member_id
+            ORDER BY a.member_id, a.start_date DESC
+        ) l
+        WHERE s.practice_id IS NOT NULL AND NOT s.attr_start_given AND l.member_id = s.member_id
+        """,
+        params,
+    )
+    cursor.execute(
+        "UPDATE roster_staging SET attr_start = elig_start WHERE practice_id IS NOT NULL AND attr_start IS NULL"
+    )
     errors: list[RowError] = []
+    cursor.execute("SELECT row_no, attr_start FROM roster_staging WHERE attr_end < attr_start AND NOT attr_start_given")
+    for row_no, start in cursor.fetchall():
+        errors.append(RowError(row_no, "attribution_end", f"is before the attribution's start ({start:%Y-%m-%d})"))
     cursor.execute(
         """
         SELECT s.row_no, e.start_date, e.end_date FROM roster_staging s
@@ -503,13 +550,17 @@ def _apply(cursor: Any, result: Result, params: dict[str, Any]) -> None:
                                         ELSE members_member.risk_computed_at END,
                 updated_at = now()
             WHERE ({old}) IS DISTINCT FROM ({new}) OR {risk_changed}
-            RETURNING id, member_number, (xmax = 0) AS inserted
-        ), marked AS (
-            UPDATE roster_staging s SET member_id = u.id FROM upserted u
-            WHERE s.member_number = u.member_number AND s.member_id IS NULL
+            RETURNING id, (xmax = 0) AS inserted
         )
         INSERT INTO roster_changed SELECT id, CASE WHEN inserted THEN 'created' ELSE 'demographics' END
         FROM upserted
+        """,
+        params,
+    )
+    cursor.execute(
+        """
+        UPDATE roster_staging s SET member_id = m.id FROM members_member m
+        WHERE s.member_id IS NULL AND m.plan_id = %(plan)s AND m.member_number = s.member_number
         """,
         params,
     )

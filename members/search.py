@@ -32,6 +32,7 @@ class Terms:
 
 
 def parse(query: str) -> Terms:
+    query = query.replace("\x00", "")  # PostgreSQL text cannot hold NUL
     name_tokens: list[str] = []
     dob: dt.date | None = None
     number = ""
@@ -40,7 +41,7 @@ def parse(query: str) -> Terms:
         if parsed is not None:
             dob = parsed
         elif any(ch.isdigit() for ch in token):
-            number = token.upper()
+            number = token.upper()[:32]
         else:
             name_tokens.append(token)
     name = re.sub(r"[^\w' -]", "", " ".join(name_tokens)).strip().lower()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass
 
@@ -25,16 +26,11 @@ from members.services import progress_key
 from organizations.access import Actor
 
 LIST_ORDER = ("last_name", "first_name", "id")
-# What a practice sees of the care team without a release covering it: who coordinates.
-PRACTICE_BASELINE_ROLES = {CareTeamMember.Role.PCP, CareTeamMember.Role.CARE_MANAGER}
 
 
 def member_rows(actor: Actor) -> QuerySet[Member]:
     """Members the actor may see, with what a list row shows (one query per page)."""
-    from django.utils import timezone
-
-    today = timezone.localdate()
-    current_practice = Attribution.objects.filter(current_on(today), member_id=OuterRef("pk"))
+    current_practice = Attribution.objects.filter(current_on(), member_id=OuterRef("pk"))
     if actor.is_practice_staff:
         risk_visible = Exists(
             ReleaseOfInformation.objects.filter(member_id=OuterRef("pk")).covering(
@@ -47,7 +43,7 @@ def member_rows(actor: Actor) -> QuerySet[Member]:
         Member.objects.visible_to(actor)
         .annotate(
             practice_name=Subquery(current_practice.values("practice__name")[:1]),
-            eligible=Exists(EligibilitySpan.objects.filter(current_on(today), member_id=OuterRef("pk"))),
+            eligible=Exists(EligibilitySpan.objects.filter(current_on(), member_id=OuterRef("pk"))),
             risk_visible=risk_visible,
         )
         .only(
@@ -131,6 +127,7 @@ def risk_visibility(actor: Actor, member: Member, *, covered: bool | None = None
 @dataclass(frozen=True)
 class MemberSummary:
     member: Member
+    today: dt.date  # in the member's plan's time zone
     eligibility: list[EligibilitySpan]
     attributions: list[Attribution]
     care_team: list[CareTeamMember]
@@ -144,11 +141,11 @@ class MemberSummary:
 
     @property
     def current_eligibility(self) -> EligibilitySpan | None:
-        return next((span for span in self.eligibility if span.is_current), None)
+        return next((span for span in self.eligibility if span.in_force_on(self.today)), None)
 
     @property
     def current_attribution(self) -> Attribution | None:
-        return next((a for a in self.attributions if a.is_current), None)
+        return next((a for a in self.attributions if a.in_force_on(self.today)), None)
 
     @property
     def point_of_contact(self) -> CareTeamMember | None:
@@ -156,35 +153,31 @@ class MemberSummary:
 
 
 def member_summary(actor: Actor, member: Member) -> MemberSummary:
-    """Everything the summary page shows, trimmed to what this actor may see (fixed query count)."""
-    from django.utils import timezone
-
-    today = timezone.localdate()
+    """Everything the summary page shows, as the scopes trim it for this actor (fixed query count)."""
+    today = member.plan.local_date()
     eligibility = list(EligibilitySpan.objects.visible_to(actor).filter(member=member))
     attributions = list(Attribution.objects.visible_to(actor).filter(member=member).select_related("practice"))
-    releases = (
+    releases = list(
         ReleaseOfInformation.objects.visible_to(actor).filter(member=member).select_related("recipient_organization")
     )
+    for release in releases:
+        release.in_force = release.in_force_on(today)
     care_team = list(
         CareTeamMember.objects.visible_to(actor).filter(member=member).select_related("organization", "user")
     )
-    if actor.is_practice_staff:
-        releases = [r for r in releases if r.recipient_organization_id == actor.organization.pk]
-        covered = any(r.covers(ReleaseOfInformation.Purpose.CARE_COORDINATION) for r in releases)
+    if actor.is_practice_staff:  # the scope shows a practice only the releases naming it
+        covered = any(r.in_force and ReleaseOfInformation.Purpose.CARE_COORDINATION in r.purposes for r in releases)
     else:
-        releases = list(releases)
         covered = actor.is_plan_staff
     risk = risk_visibility(actor, member, covered=covered)
     current = [c for c in care_team if c.in_force_on(today)]
-    past = [c for c in care_team if c not in current] if risk.inputs else []
-    if not covered:
-        current = [c for c in current if c.role in PRACTICE_BASELINE_ROLES]
     return MemberSummary(
         member=member,
+        today=today,
         eligibility=eligibility,
         attributions=attributions,
         care_team=current,
-        past_care_team=past,
+        past_care_team=[c for c in care_team if c not in current] if risk.inputs else [],
         releases=releases,
         practice_covered=covered,
         risk=risk,

@@ -105,7 +105,7 @@ def care_team_add(
         phone=phone,
         email=email,
         is_point_of_contact=is_point_of_contact,
-        start_date=start_date or timezone.localdate(),
+        start_date=start_date or member.plan.local_date(),
     )
     entry.full_clean()
     entry.save()
@@ -129,6 +129,7 @@ def _clear_point_of_contact(member: Member) -> None:
 def care_team_set_point_of_contact(*, actor: Actor, entry: CareTeamMember) -> CareTeamMember:
     actor.require("organizations.manage_care_team")
     member = Member.objects.select_for_update().get(pk=entry.member_id)
+    entry = CareTeamMember.objects.get(pk=entry.pk)  # re-read under the member's lock
     if entry.end_date is not None:
         raise ValidationError("An ended care team entry cannot be the point of contact.")
     _clear_point_of_contact(member)
@@ -147,7 +148,8 @@ def care_team_set_point_of_contact(*, actor: Actor, entry: CareTeamMember) -> Ca
 @transaction.atomic
 def care_team_end(*, actor: Actor, entry: CareTeamMember, end_date: dt.date, reason: str) -> CareTeamMember:
     actor.require("organizations.manage_care_team")
-    entry = CareTeamMember.objects.select_for_update().get(pk=entry.pk)
+    Member.objects.select_for_update().get(pk=entry.member_id)  # serialize with point-of-contact changes
+    entry = CareTeamMember.objects.select_related("member").get(pk=entry.pk)
     if entry.end_date is not None:
         raise ValidationError("This care team entry has already ended.")
     if end_date < entry.start_date:
@@ -186,7 +188,7 @@ def release_record(
     """Record a release of information signed by the member or their guardian."""
     actor.require("organizations.manage_consents")
     errors: dict[str, str] = {}
-    if signed_on > timezone.localdate():
+    if signed_on > member.plan.local_date():
         errors["signed_on"] = "cannot be in the future"
     age_at_signing = age_on(member.date_of_birth, signed_on)
     if signed_by == ReleaseOfInformation.Signer.MEMBER and age_at_signing < 18:
@@ -324,10 +326,29 @@ def roster_import_run(*, import_id: int) -> RosterImport:
     def progress(rows: int, phase: str) -> None:
         cache.set(progress_key(roster_import), {"rows": rows, "phase": phase}, timeout=3600)
 
-    final: dict[str, Any]
+    def finish(result: roster.Result, **outcome: Any) -> None:
+        RosterImport.objects.filter(pk=import_id).update(
+            total_rows=result.total_rows,
+            processed_rows=result.total_rows,
+            error_count=result.error_count,
+            errors=[e.as_dict() for e in result.errors],
+            finished_at=timezone.now(),
+            **outcome,
+        )
+
+    def applied(result: roster.Result) -> None:
+        # Inside the import's transaction: the members and the "succeeded" mark commit together.
+        finish(
+            result,
+            status=RosterImport.Status.SUCCEEDED,
+            created_count=result.created,
+            updated_count=result.updated,
+            unchanged_count=result.unchanged,
+        )
+
     try:
         with roster_import.file.open("rb") as handle:
-            result = roster.load(
+            roster.load(
                 handle,
                 plan_id=roster_import.plan_id,
                 practices_by_npi=practices,
@@ -335,28 +356,16 @@ def roster_import_run(*, import_id: int) -> RosterImport:
                 actor_label=uploader.get_username(),
                 organization_id=uploader.organization_id,
                 import_public_id=str(roster_import.public_id),
+                today=roster_import.plan.local_date(),
                 on_progress=progress,
+                on_applied=applied,
             )
-        final = {
-            "status": RosterImport.Status.SUCCEEDED,
-            "created_count": result.created,
-            "updated_count": result.updated,
-            "unchanged_count": result.unchanged,
-        }
     except roster.Rejected as rejected:
-        result = rejected.result
-        final = {
-            "status": RosterImport.Status.REJECTED,
-            "message": f"{result.error_count} problem(s) found; nothing was applied.",
-        }
-    RosterImport.objects.filter(pk=import_id).update(
-        total_rows=result.total_rows,
-        processed_rows=result.total_rows,
-        error_count=result.error_count,
-        errors=[e.as_dict() for e in result.errors],
-        finished_at=timezone.now(),
-        **final,
-    )
+        finish(
+            rejected.result,
+            status=RosterImport.Status.REJECTED,
+            message=f"{rejected.result.error_count} problem(s) found; nothing was applied.",
+        )
     cache.delete(progress_key(roster_import))
     roster_import.refresh_from_db()
     return roster_import

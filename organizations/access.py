@@ -44,6 +44,8 @@ class Actor:
         if user is None or not user.is_authenticated or not user.is_active or not user.organization_id:
             return cls(user=user if user is not None and user.is_authenticated else None, organization=None)
         organization = user.organization
+        if not organization.is_active:  # a deactivated organization's staff see nothing
+            return cls(user=user, organization=None)
         plans: frozenset[int] = frozenset()
         practices: frozenset[int] = frozenset()
         active = Partnership.objects.active().order_by()

@@ -1,3 +1,4 @@
+import datetime as dt
 import uuid
 import zoneinfo
 
@@ -5,10 +6,26 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Func, Q
+from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from organizations.querysets import OrganizationQuerySet, PartnershipQuerySet, StaffManager
+
+
+class PlanLocalDate(Func):
+    """Today in a plan's own time zone, computed by PostgreSQL: `timezone(<tz>, now())::date`.
+
+    Coverage, attribution and consent windows are dates in the plan's time zone; comparing them
+    with the server's (UTC) date would open a practice's view of a member hours early or late.
+    Pass the path to the plan's `timezone` field, e.g. `PlanLocalDate("plan__timezone")`.
+    """
+
+    template = "(timezone(%(expressions)s, now()))::date"
+    output_field = models.DateField()
+
+    def __init__(self, timezone_path: str):
+        super().__init__(F(timezone_path))
 
 
 def validate_timezone(value: str) -> None:
@@ -70,6 +87,10 @@ class Organization(models.Model):
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    def local_date(self) -> dt.date:
+        """Today where this organization is."""
+        return timezone.localdate(timezone=self.tz)
 
     @property
     def is_plan(self) -> bool:
@@ -195,6 +216,7 @@ class PartnershipContact(models.Model):
         PLAN = "plan", "Health plan"
         PRACTICE = "practice", "Practice"
 
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="contacts")
     side = models.CharField(max_length=8, choices=Side.choices)
     user = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")

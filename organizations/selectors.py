@@ -31,8 +31,8 @@ def access_partnership(actor: Actor, partnership_id: uuid.UUID | str) -> Partner
     return get_object_or_404(partnerships(actor).prefetch_related("reviews__reviewed_by"), public_id=partnership_id)
 
 
-def access_contact(actor: Actor, partnership: Partnership, contact_id: int) -> PartnershipContact:
-    return get_object_or_404(PartnershipContact.objects.filter(partnership=partnership), pk=contact_id)
+def access_contact(actor: Actor, partnership: Partnership, contact_id: uuid.UUID) -> PartnershipContact:
+    return get_object_or_404(PartnershipContact.objects.filter(partnership=partnership), public_id=contact_id)
 
 
 def staff(actor: Actor) -> QuerySet[User]:

@@ -115,7 +115,10 @@ def staff_update(
 def _schedule_review_deadlines(partnership: Partnership) -> None:
     calendar = business_calendar(partnership.plan)
     review_on = partnership.next_review_on
-    base = f"partnership-review:{partnership.pk}:{review_on.isoformat()}"
+    # The key names the review round, so recording a review that keeps the same next date still
+    # gets fresh reminders instead of finding the cancelled ones under the same key.
+    round_ = partnership.reviews.order_by("-id").values_list("id", flat=True).first() or 0
+    base = f"partnership-review:{partnership.pk}:{review_on.isoformat()}:r{round_}"
     payload = {"partnership_id": partnership.pk, "review_on": review_on.isoformat()}
     reminder_day = review_on - dt.timedelta(days=REVIEW_REMINDER_DAYS)
     deadlines.schedule(
@@ -194,6 +197,11 @@ def partnership_contact_save(
 ) -> PartnershipContact:
     """Add or change one side's point of contact."""
     _require_own_side(actor, partnership, side)
+    partnership = Partnership.objects.select_for_update().get(pk=partnership.pk)  # one primary at a time
+    if contact is not None:
+        contact = PartnershipContact.objects.select_for_update().get(pk=contact.pk)
+        if contact.partnership_id != partnership.pk or contact.side != side:
+            raise PermissionDenied("You can change only your own organization's points of contact.")
     if user is not None and user.organization_id != (
         partnership.plan_id if side == PartnershipContact.Side.PLAN else partnership.practice_id
     ):
@@ -252,10 +260,10 @@ def partnership_review_record(
     """Record the annual review (seed 000) and set the next one, at most a year later."""
     actor.require("organizations.review_partnerships", on=partnership.plan)
     partnership = Partnership.objects.select_for_update().select_related("plan").get(pk=partnership.pk)
+    if reviewed_on > partnership.plan.local_date():
+        raise ValidationError({"reviewed_on": "A review cannot be recorded before it happens."})
     latest = one_year_after(reviewed_on)
     next_review_on = next_review_on or latest
-    if reviewed_on > timezone.localdate():
-        raise ValidationError({"reviewed_on": "A review cannot be recorded before it happens."})
     if not reviewed_on < next_review_on <= latest:
         raise ValidationError({"next_review_on": "The next review must come after this one and within a year."})
     review = PartnershipReview.objects.create(

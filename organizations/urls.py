@@ -7,12 +7,12 @@ urlpatterns = [
     path("partnerships/<uuid:partnership_id>/", views.partnership_detail, name="partnership-detail"),
     path("partnerships/<uuid:partnership_id>/contacts/add/", views.contact_add, name="partnership-contact-add"),
     path(
-        "partnerships/<uuid:partnership_id>/contacts/<int:contact_id>/edit/",
+        "partnerships/<uuid:partnership_id>/contacts/<uuid:contact_id>/edit/",
         views.contact_edit,
         name="partnership-contact-edit",
     ),
     path(
-        "partnerships/<uuid:partnership_id>/contacts/<int:contact_id>/remove/",
+        "partnerships/<uuid:partnership_id>/contacts/<uuid:contact_id>/remove/",
         views.contact_remove,
         name="partnership-contact-remove",
     ),

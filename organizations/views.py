@@ -82,7 +82,7 @@ def contact_add(request: HttpRequest, partnership_id) -> HttpResponse:
 
 @staff_view
 @require_http_methods(["GET", "POST"])
-def contact_edit(request: HttpRequest, partnership_id, contact_id: int) -> HttpResponse:
+def contact_edit(request: HttpRequest, partnership_id, contact_id) -> HttpResponse:
     partnership = selectors.access_partnership(request.actor, partnership_id)
     contact = selectors.access_contact(request.actor, partnership, contact_id)
     return _contact_form_page(request, partnership, contact)
@@ -90,7 +90,7 @@ def contact_edit(request: HttpRequest, partnership_id, contact_id: int) -> HttpR
 
 @staff_view
 @require_http_methods(["POST"])
-def contact_remove(request: HttpRequest, partnership_id, contact_id: int) -> HttpResponse:
+def contact_remove(request: HttpRequest, partnership_id, contact_id) -> HttpResponse:
     partnership = selectors.access_partnership(request.actor, partnership_id)
     contact = selectors.access_contact(request.actor, partnership, contact_id)
     services.partnership_contact_remove(actor=request.actor, contact=contact)

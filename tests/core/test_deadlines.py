@@ -133,3 +133,12 @@ def test_sweep_skips_rows_locked_by_another_transaction(world):
     finally:
         release.set()
         thread.join()
+
+
+def test_a_deadline_whose_attempts_never_finish_ends_failed(world):
+    """Attempts are counted before the work runs, so one that kills its worker still counts."""
+    d = deadlines.schedule(kind="test.record", key="poison", due_at=past(), payload={"user_id": world.a_cm.pk})
+    Deadline.objects.filter(pk=d.pk).update(attempts=5, state="queued")  # five attempts, none finished
+    assert deadlines.fire(d.pk) == "failed"
+    assert Deadline.objects.get(pk=d.pk).state == "failed"
+    assert calls == []

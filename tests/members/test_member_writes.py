@@ -101,7 +101,7 @@ def test_recording_a_release_checks_the_signer(world, client_for):
     )
     assert response.status_code == 302
     release = ReleaseOfInformation.objects.get(member=child)
-    assert release.recorded_by == world.a_cm and release.is_in_force
+    assert release.recorded_by == world.a_cm and release.in_force_on(world.plan_a.local_date())
     future = client.post(
         f"/members/{child.public_id}/releases/add/",
         {**form, "signed_by": "guardian", "signed_on": (timezone.localdate() + dt.timedelta(days=2)).isoformat()},
@@ -131,3 +131,25 @@ def test_revoking_needs_a_reason_and_takes_effect_at_once(world, client_for):
     release.refresh_from_db()
     assert release.revoked_at is not None and release.revoked_by == world.a_cm
     assert not services.consent_covers(member=world.m_a1, organization=world.p1, purpose="care_coordination")
+
+
+def test_an_entry_ended_meanwhile_cannot_become_the_point_of_contact(world):
+    import pytest
+    from django.core.exceptions import ValidationError
+
+    from members import services
+    from tests.conftest import SYSTEM
+
+    stale = services.care_team_add(actor=SYSTEM, member=world.m_a1, role="pcp", name="Dr B", phone="555-555-0100")
+    services.care_team_add(
+        actor=SYSTEM, member=world.m_a1, role="care_manager", name="CM", phone="555-555-0101", is_point_of_contact=True
+    )
+    services.care_team_end(
+        actor=SYSTEM,
+        entry=CareTeamMember.objects.get(pk=stale.pk),
+        end_date=timezone.localdate(),
+        reason="Left the practice",
+    )
+    with pytest.raises(ValidationError):
+        services.care_team_set_point_of_contact(actor=SYSTEM, entry=stale)  # the object loaded before the end
+    assert CareTeamMember.objects.get(name="CM").is_point_of_contact

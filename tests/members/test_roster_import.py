@@ -254,3 +254,85 @@ def test_loader_reports_columns_once_for_a_bad_header(world):
     rows = list(roster._rows(io.StringIO("member_id,member_id,foo\n"), result))
     assert rows == []
     assert {e.field for e in result.errors} >= {"member_id", "foo", "last_name"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"phone": "123"}, "phone"),
+        ({"guardian_phone": "55"}, "guardian_phone"),
+        ({"middle_name": "M" * 150}, "middle_name"),
+        ({"product": "P" * 80}, "product"),
+        ({"city": "C" * 120}, "city"),
+        ({"ed_visits_12m": "²"}, "ed_visits_12m"),
+    ],
+)
+def test_every_bad_value_is_named_never_blanked(world, fields, field):
+    result = run_import(world, csv_bytes([row(**fields)]))
+    assert result.status == "rejected"
+    assert [(e["row"], e["field"]) for e in result.errors] == [(2, field)]
+
+
+def test_a_bad_phone_on_reimport_does_not_wipe_the_good_one(world):
+    run_import(world, csv_bytes([row(phone="217-555-0100")]))
+    assert run_import(world, csv_bytes([row(phone="oops")])).status == "rejected"
+    assert Member.objects.get(member_number="R0001").phone == "217-555-0100"
+
+
+def test_blank_attribution_start_never_rewrites_history(world):
+    run_import(world, csv_bytes([row(attribution_start="2025-01-01")]))
+    result = run_import(world, csv_bytes([row(practice_npi="1000000002")]))  # monthly file: dates blank
+    assert result.status == "succeeded", result.errors
+    today = world.plan_a.local_date()
+    history = list(
+        Member.objects.get(member_number="R0001")
+        .attributions.order_by("start_date")
+        .values_list("practice__name", "start_date", "end_date")
+    )
+    assert history == [
+        ("Practice One", dt.date(2025, 1, 1), today - dt.timedelta(days=1)),
+        ("Practice Two", today, None),
+    ]
+
+
+def test_blank_attribution_start_continues_the_same_practice(world):
+    run_import(world, csv_bytes([row(attribution_start="2025-06-01", eligibility_start="2025-01-01")]))
+    result = run_import(world, csv_bytes([row(eligibility_start="2025-01-01")]))
+    assert (result.status, result.unchanged_count) == ("succeeded", 1), result.errors
+
+
+def test_an_unfinished_import_whose_worker_died_starts_over(world):
+    started = services.roster_import_start(
+        actor=world.actor(world.a_admin), upload=SimpleUploadedFile("r.csv", csv_bytes([row()]))
+    )
+    RosterImport.objects.filter(pk=started.pk).update(status="validating", processed_rows=40)
+    result = services.roster_import_run(import_id=started.pk)
+    assert (result.status, result.created_count) == ("succeeded", 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_for_one_plan_at_once_both_apply(world):
+    """A per-plan advisory lock serializes the database phase: no constraint errors, no deadlock."""
+    import threading
+
+    from django.db import connection as conn
+
+    data = csv_bytes([row(f"C{i:04d}") for i in range(200)])
+    ids = [
+        services.roster_import_start(actor=world.actor(world.a_admin), upload=SimpleUploadedFile("r.csv", data)).pk
+        for _ in range(2)
+    ]
+    results: dict[int, RosterImport] = {}
+
+    def run(pk: int) -> None:
+        results[pk] = services.roster_import_run(import_id=pk)
+        conn.close()
+
+    threads = [threading.Thread(target=run, args=(pk,)) for pk in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.status for r in results.values()) == ["succeeded", "succeeded"]
+    assert sorted(r.created_count for r in results.values()) == [0, 200]
+    assert Member.objects.filter(member_number__startswith="C").count() == 200

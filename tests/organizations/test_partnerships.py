@@ -20,8 +20,8 @@ def test_partnership_schedules_review_reminders_at_plan_opening_time(world):
     keys = set(Deadline.objects.filter(payload__partnership_id=partnership.pk).values_list("key", flat=True))
     review = partnership.next_review_on.isoformat()
     assert keys == {
-        f"partnership-review:{partnership.pk}:{review}:reminder",
-        f"partnership-review:{partnership.pk}:{review}:due",
+        f"partnership-review:{partnership.pk}:{review}:r0:reminder",
+        f"partnership-review:{partnership.pk}:{review}:r0:due",
     }
     reminder = Deadline.objects.get(key__endswith=":reminder", payload__partnership_id=partnership.pk)
     local = reminder.due_at.astimezone(world.plan_a.tz)
@@ -112,10 +112,13 @@ def test_each_side_edits_only_its_own_points_of_contact(world, client_for):
     assert response.status_code == 302
     assert partnership.contacts.get(name="Front Desk").side == "practice"
     assert (
-        practice_admin.get(f"/partnerships/{partnership.public_id}/contacts/{plan_contact.pk}/edit/").status_code == 403
+        practice_admin.get(f"/partnerships/{partnership.public_id}/contacts/{plan_contact.public_id}/edit/").status_code
+        == 403
     )
     assert (
-        practice_admin.post(f"/partnerships/{partnership.public_id}/contacts/{plan_contact.pk}/remove/").status_code
+        practice_admin.post(
+            f"/partnerships/{partnership.public_id}/contacts/{plan_contact.public_id}/remove/"
+        ).status_code
         == 403
     )
     with pytest.raises(PermissionDenied):
@@ -141,3 +144,53 @@ def test_one_primary_contact_per_side(world):
     )
     first.refresh_from_db()
     assert first.is_primary is False
+
+
+def test_a_review_that_keeps_the_next_date_still_leaves_reminders(world):
+    partnership = _pa1(world)
+    services.partnership_review_record(
+        actor=world.actor(world.a_admin),
+        partnership=partnership,
+        reviewed_on=timezone.localdate(),
+        next_review_on=partnership.next_review_on,
+    )
+    open_reminders = Deadline.objects.filter(payload__partnership_id=partnership.pk, state="pending")
+    assert open_reminders.count() == 2
+
+
+def test_a_review_date_far_in_the_future_is_a_field_error(world, client_for):
+    partnership = _pa1(world)
+    response = client_for(world.a_admin).post(
+        f"/partnerships/{partnership.public_id}/review/", {"reviewed_on": "9999-12-31"}
+    )
+    assert response.status_code == 400 and "reviewed_on" in response.context["form"].errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_people_making_a_primary_contact_at_once_do_not_collide(world):
+    import threading
+
+    from django.db import connection
+
+    partnership = _pa1(world)
+    errors: list[Exception] = []
+    barrier = threading.Barrier(2)
+
+    def save(name: str) -> None:
+        barrier.wait()
+        try:
+            services.partnership_contact_save(
+                actor=SYSTEM, partnership=partnership, side="plan", name=name, phone="555-555-0100", is_primary=True
+            )
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=save, args=(n,)) for n in ("One", "Two")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert partnership.contacts.filter(is_primary=True).count() == 1

@@ -139,7 +139,7 @@ def _value(name: str, objs: Objects):
         "import_id": objs.roster_import.public_id,
         "notification_id": objs.notification.public_id,
         "partnership_id": objs.partnership.public_id,
-        "contact_id": objs.contact.pk,
+        "contact_id": objs.contact.public_id,
         "user_id": objs.staff.public_id,
         "organization_id": objs.organization.public_id,
     }
