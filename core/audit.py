@@ -3,8 +3,10 @@ read paths (pages, API, exports) call it once per response."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
 from typing import TYPE_CHECKING, Any
+
+from django.db import connection
 
 from core import context
 from core.models import AuditEvent
@@ -49,8 +51,32 @@ def record(**kwargs: Any) -> AuditEvent:
     return event
 
 
-def record_many(events: Iterable[dict[str, Any]]) -> int:
-    """Write several events in one INSERT (a list page that shows many member records)."""
-    rows = [_event(**kwargs) for kwargs in events]
-    AuditEvent.objects.bulk_create(rows)
-    return len(rows)
+def record_many(
+    *,
+    actor: Actor,
+    action: str,
+    object_type: str,
+    objects: list[tuple[str, int | None, int | None]],
+    detail: dict[str, Any] | None = None,
+) -> int:
+    """One event per object shown, as one statement (a list page showing many member records).
+
+    `objects` holds (object_id, plan_id, member_id) per event; everything else is shared. The
+    per-event columns travel as three arrays that PostgreSQL unnests: no row objects in Python.
+    """
+    if not objects:
+        return 0
+    shared = _event(actor=actor, action=action, object_type=object_type, detail=detail)
+    object_ids, plan_ids, member_ids = (list(column) for column in zip(*objects, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO core_auditevent (actor_id, actor_label, organization_id, action, object_type, summary,
+                                         detail, request_id, object_id, plan_id, member_id)
+            SELECT %s, %s, %s, %s, %s, '', %s::jsonb, %s, o, p, m
+            FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) AS t(o, p, m)
+            """,
+            [shared.actor_id, shared.actor_label, shared.organization_id, action, object_type,
+             json.dumps(shared.detail), shared.request_id, [str(o) for o in object_ids], plan_ids, member_ids],
+        )
+    return len(objects)

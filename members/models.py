@@ -125,9 +125,13 @@ class Member(models.Model):
             models.UniqueConstraint(fields=["plan", "member_number"], name="member_number_unique_in_plan"),
         ]
         indexes = [
+            # A plan's list in name order (keyset pages); and, across plans, a practice's list:
+            # PostgreSQL walks names in order and keeps the members attributed to the practice.
             models.Index(fields=["plan", "last_name", "first_name", "id"], name="member_plan_name"),
+            models.Index(fields=["last_name", "first_name", "id"], name="member_name"),
             models.Index(fields=["plan", "date_of_birth"], name="member_plan_dob"),
-            models.Index(fields=["plan", "risk_tier", "last_name", "first_name", "id"], name="member_plan_tier_name"),
+            # Exact-name lookups of name search (members.search), for one plan or several.
+            models.Index(Lower("last_name"), Lower("first_name"), "id", name="member_lower_name"),
         ]
         # The trigram index for typo-tolerant name search is created by migration 0002 where the
         # server has pg_trgm (it is not in Django's model state; see members.search).
@@ -142,6 +146,19 @@ class Member(models.Model):
     @property
     def full_name(self) -> str:
         return " ".join(part for part in (self.first_name, self.middle_name, self.last_name) if part)
+
+
+class NamePart(models.Model):
+    """Every first and last name in use, lower-cased, once: the dictionary name search matches typed
+    words against (members.search). A handful of rows per thousand members, so a trigram match
+    here is cheap where the same match across every member's name is not. Kept by database
+    triggers on members_member (migration 0005), whatever writes the member.
+    """
+
+    value = models.CharField(max_length=100, unique=True)
+
+    def __str__(self) -> str:
+        return self.value
 
 
 class EligibilitySpan(DatedRow):

@@ -49,7 +49,9 @@ class MemberQuerySet(models.QuerySet):
         if actor.is_plan_staff:
             return self.for_plan(actor.organization.pk)
         if actor.is_practice_staff and actor.partner_plan_ids:
-            return self.filter(plan_id__in=actor.partner_plan_ids).attributed_to(actor.organization.pk)
+            return self.filter(plan_id__in=actor.partner_plan_ids).attributed_to(
+                actor.organization.pk, on=actor.local_today()
+            )
         return self.none()
 
 

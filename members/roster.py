@@ -142,21 +142,42 @@ class Rejected(Exception):
         self.result = result
 
 
+_COL = {name: i for i, name in enumerate(COLUMNS)}
+_NON_DIGITS = re.compile(r"\D")
+
+
+def _parse_date(raw: str) -> dt.date | None:
+    """YYYY-MM-DD or MM/DD/YYYY (a fast path: this runs several times per row)."""
+    try:
+        if len(raw) == 10 and raw[4] == "-":
+            return dt.date.fromisoformat(raw)
+        month, day, year = raw.split("/")
+        if len(year) == 4 and month.isdigit() and day.isdigit() and year.isdigit():
+            return dt.date(int(year), int(month), int(day))
+    except ValueError:
+        pass
+    return None
+
+
 class _Row:
-    """Cleans one CSV row, collecting errors by column name instead of stopping at the first."""
+    """One CSV row, its values in COLUMNS order (already stripped). Cleaning collects every
+    problem by column name instead of stopping at the first."""
 
     __slots__ = ("errors", "row_no", "values")
 
-    def __init__(self, row_no: int, values: dict[str, str]):
+    def __init__(self, row_no: int, values: list[str]):
         self.row_no = row_no
         self.values = values
         self.errors: list[RowError] = []
+
+    def raw(self, column: str) -> str:
+        return self.values[_COL[column]]
 
     def error(self, column: str, message: str) -> None:
         self.errors.append(RowError(self.row_no, column, message))
 
     def text(self, column: str, *, required: bool = False) -> str:
-        value = self.values.get(column, "").strip()
+        value = self.values[_COL[column]]
         if required and not value:
             self.error(column, "is required")
         elif len(value) > _MAX_LEN.get(column, 200):
@@ -164,21 +185,18 @@ class _Row:
         return value
 
     def date(self, column: str, *, required: bool = False) -> dt.date | None:
-        raw = self.values.get(column, "").strip()
+        raw = self.values[_COL[column]]
         if not raw:
             if required:
                 self.error(column, "is required")
             return None
-        for fmt in ("%Y-%m-%d", "%m/%d/%Y"):
-            try:
-                return dt.datetime.strptime(raw, fmt).date()
-            except ValueError:
-                continue
-        self.error(column, f"{raw!r} is not a date (use YYYY-MM-DD or MM/DD/YYYY)")
-        return None
+        parsed = _parse_date(raw)
+        if parsed is None:
+            self.error(column, f"{raw!r} is not a date (use YYYY-MM-DD or MM/DD/YYYY)")
+        return parsed
 
     def count(self, column: str) -> int | None:
-        raw = self.values.get(column, "").strip()
+        raw = self.values[_COL[column]]
         if not raw:
             return None
         if not (raw.isascii() and raw.isdigit()) or int(raw) > 999:
@@ -187,11 +205,11 @@ class _Row:
         return int(raw)
 
     def phone(self, column: str) -> str:
-        raw = self.values.get(column, "").strip()
+        raw = self.values[_COL[column]]
         if not raw:
             return ""
-        digits = re.sub(r"\D", "", raw)
-        if len(digits) == 11 and digits.startswith("1"):
+        digits = _NON_DIGITS.sub("", raw)
+        if len(digits) == 11 and digits[0] == "1":
             digits = digits[1:]
         if len(digits) != 10:
             self.error(column, f"{raw!r} is not a 10-digit phone number")
@@ -211,7 +229,7 @@ def _clean(row: _Row, practices_by_npi: dict[str, int], today: dt.date) -> tuple
     dob = row.date("date_of_birth", required=True)
     if dob is not None and not dt.date(1900, 1, 1) <= dob <= today:
         row.error("date_of_birth", "must be between 1900-01-01 and today")
-    sex_raw = row.values.get("sex", "").strip().upper()
+    sex_raw = row.raw("sex").upper()
     sex = _SEX.get(sex_raw)
     if sex is None:
         row.error("sex", f"{sex_raw!r} is not one of F, M, X, U" if sex_raw else "is required")
@@ -249,7 +267,7 @@ def _clean(row: _Row, practices_by_npi: dict[str, int], today: dt.date) -> tuple
         row.error("practice_npi", "is required when attribution dates are given")
 
     model_score = None
-    raw_score = row.values.get("risk_score", "").strip()
+    raw_score = row.raw("risk_score")
     if raw_score:
         try:
             model_score = Decimal(raw_score)
@@ -315,15 +333,16 @@ def _rows(text: IO[str], result: Result) -> Iterator[_Row]:
     if missing or unknown or duplicated:
         return
     width = len(header)
+    positions = [header.index(column) if column in header else -1 for column in COLUMNS]
     for row_no, fields in enumerate(reader, start=2):
         if not fields or (len(fields) == 1 and not fields[0].strip()):
             continue
         if len(fields) != width:
-            row = _Row(row_no, {})
+            row = _Row(row_no, [])
             row.error("row", f"has {len(fields)} fields; the header has {width}")
             yield row
             continue
-        yield _Row(row_no, dict(zip(header, fields, strict=True)))
+        yield _Row(row_no, [fields[p].strip() if p >= 0 else "" for p in positions])
 
 
 def _file_error(result: Result, column: str, message: str) -> None:

@@ -13,11 +13,16 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from django.contrib.postgres.search import TrigramWordSimilarity
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, Func, Q, QuerySet, Value
+from django.db.models.functions import Lower
+
+from members.models import NamePart
 
 MAX_RESULTS = 50
+MAX_NAMES = 200  # dictionary names considered per typed word
 _DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y")
 
 
@@ -64,21 +69,94 @@ def has_trigram() -> bool:
         return cursor.fetchone() is not None
 
 
-def search(qs: QuerySet, terms: Terms) -> QuerySet:
-    """Narrow an already scoped member queryset; best name matches first, at most MAX_RESULTS."""
+NAME_ORDER = ("last_name", "first_name", "id")
+
+
+def search(qs: QuerySet, terms: Terms) -> list:
+    """Narrow an already scoped member queryset to at most MAX_RESULTS, best matches first.
+
+    Names are found in steps, each only when the ones before found too little, so the common
+    searches touch few rows even at a million members:
+    1. one word: exact last-name matches, in name order, through the (plan, lower(last_name), …) index;
+    2. each word is looked up in the name dictionary (NamePart, trigram similarity, typos
+       forgiven), and members are fetched by exact (first, last) pairs of those names;
+    3. every word matches some part of the whole name (trigram word similarity; catches names of
+       several words, such as compound last names);
+    4. the whole phrase matches loosely.
+    """
     if terms.member_number:
         qs = qs.filter(member_number=terms.member_number)
     if terms.date_of_birth:
         qs = qs.filter(date_of_birth=terms.date_of_birth)
     if not terms.name:
-        return qs.order_by("last_name", "first_name", "id")[:MAX_RESULTS]
-    if has_trigram():
-        return (
-            qs.filter(search_name__trigram_word_similar=terms.name)
-            .annotate(match=TrigramWordSimilarity(terms.name, "search_name"))
-            .order_by("-match", "last_name", "first_name", "id")[:MAX_RESULTS]
+        return list(qs.order_by(*NAME_ORDER)[:MAX_RESULTS])
+    if not has_trigram():
+        for token in terms.name.split():
+            stem = token[:4]  # no trigrams here: a shared beginning is the best typo tolerance left
+            qs = qs.filter(Q(first_name__istartswith=stem) | Q(last_name__istartswith=stem))
+        return list(qs.order_by(*NAME_ORDER)[:MAX_RESULTS])
+
+    words = terms.name.split()[:4]
+    found: list = []
+    if len(words) == 1:
+        found = list(
+            qs.alias(last=Lower("last_name"))
+            .filter(last=words[0])
+            .order_by(Lower("last_name"), Lower("first_name"), "id")[:MAX_RESULTS]
         )
-    for token in terms.name.split():
-        stem = token[:4]  # no trigrams here: a shared beginning is the best typo tolerance left
-        qs = qs.filter(Q(first_name__istartswith=stem) | Q(last_name__istartswith=stem))
-    return qs.order_by("last_name", "first_name", "id")[:MAX_RESULTS]
+    if len(found) < MAX_RESULTS:
+        found += list(
+            dictionary_matches(qs, terms.name, words).exclude(pk__in=[_pk(m) for m in found])[
+                : MAX_RESULTS - len(found)
+            ]
+        )
+    if not found:
+        found = list(name_matches(qs, terms.name, every_word=True)[:MAX_RESULTS])
+    if not found:
+        found = list(name_matches(qs, terms.name, every_word=False)[:MAX_RESULTS])
+    return found
+
+
+def dictionary_matches(qs: QuerySet, name: str, words: list[str]) -> QuerySet:
+    """Members whose first and last names are (typo-tolerant) dictionary matches of two of the
+    words, in either order; for one word, whose last name is. Best match first.
+
+    The dictionary is read first (one small query per word, closest names first) so the member
+    query gets literal name lists that the (lower(last_name), lower(first_name)) index serves."""
+    similar = {
+        word: list(
+            NamePart.objects.filter(value__trigram_similar=word)
+            .annotate(closeness=TrigramSimilarity("value", word))
+            .order_by("-closeness", "value")
+            .values_list("value", flat=True)[:MAX_NAMES]
+        )
+        for word in dict.fromkeys(words)
+    }
+    qs = qs.alias(first=Lower("first_name"), last=Lower("last_name"))
+    if len(words) == 1:
+        # One word is a last name (a first name alone finds too many people to be a useful
+        # search; step 3 still catches it). Every member with the same name is as close as any
+        # other: rank by the name's own closeness, then in name order, without scoring members.
+        names = similar[words[0]]
+        rank = Func(Value(names, output_field=ArrayField(CharField())), Lower("last_name"), function="array_position")
+        return qs.filter(last__in=names).order_by(rank, *NAME_ORDER)
+    condition = Q(pk__in=[])
+    for i, first in enumerate(words):
+        for j, last in enumerate(words):
+            if i != j and similar[first] and similar[last]:
+                condition |= Q(first__in=similar[first], last__in=similar[last])
+    return (
+        qs.filter(condition).annotate(match=TrigramWordSimilarity(name, "search_name")).order_by("-match", *NAME_ORDER)
+    )
+
+
+def name_matches(qs: QuerySet, name: str, *, every_word: bool) -> QuerySet:
+    """Members whose name is word-similar to `name` (or to each of its words), best first."""
+    conditions = name.split() if every_word else [name]
+    for condition in conditions:
+        qs = qs.filter(search_name__trigram_word_similar=condition)
+    return qs.annotate(match=TrigramWordSimilarity(name, "search_name")).order_by("-match", *NAME_ORDER)
+
+
+def _pk(row) -> int:
+    return row["id"] if isinstance(row, dict) else row.pk

@@ -28,9 +28,29 @@ from organizations.access import Actor
 LIST_ORDER = ("last_name", "first_name", "id")
 
 
-def member_rows(actor: Actor) -> QuerySet[Member]:
-    """Members the actor may see, with what a list row shows (one query per page)."""
-    current_practice = Attribution.objects.filter(current_on(), member_id=OuterRef("pk"))
+LIST_FIELDS = (
+    "id",
+    "public_id",
+    "plan_id",
+    "member_number",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "date_of_birth",
+    "sex",
+    "preferred_language",
+    "risk_tier",
+    "practice_name",
+    "eligible",
+    "risk_visible",
+)
+
+
+def member_rows(actor: Actor) -> QuerySet:
+    """Members the actor may see, as the dicts a list row shows (one query per page; plain dicts
+    because building model instances cost more than the query at fifty rows)."""
+    today = actor.local_today()  # one date for all the actor's plans, else each row's plan's own
+    current_practice = Attribution.objects.filter(current_on(today), member_id=OuterRef("pk"))
     if actor.is_practice_staff:
         risk_visible = Exists(
             ReleaseOfInformation.objects.filter(member_id=OuterRef("pk")).covering(
@@ -43,22 +63,10 @@ def member_rows(actor: Actor) -> QuerySet[Member]:
         Member.objects.visible_to(actor)
         .annotate(
             practice_name=Subquery(current_practice.values("practice__name")[:1]),
-            eligible=Exists(EligibilitySpan.objects.filter(current_on(), member_id=OuterRef("pk"))),
+            eligible=Exists(EligibilitySpan.objects.filter(current_on(today), member_id=OuterRef("pk"))),
             risk_visible=risk_visible,
         )
-        .only(
-            "id",
-            "public_id",
-            "plan_id",
-            "member_number",
-            "first_name",
-            "middle_name",
-            "last_name",
-            "date_of_birth",
-            "sex",
-            "preferred_language",
-            "risk_tier",
-        )
+        .values(*LIST_FIELDS)
     )
 
 
@@ -66,11 +74,11 @@ def member_page(actor: Actor, qs: QuerySet[Member], *, cursor: str | None, size:
     return paginate(qs, ordering=LIST_ORDER, cursor=cursor, size=size)
 
 
-def member_search(actor: Actor, qs: QuerySet[Member], query: str) -> list[Member]:
+def member_search(actor: Actor, qs: QuerySet, query: str) -> list:
     terms = search.parse(query)
     if not terms:
         return []
-    return list(search.search(qs, terms))
+    return search.search(qs, terms)
 
 
 def access_member(actor: Actor, member_id: uuid.UUID | str) -> Member:
@@ -80,19 +88,17 @@ def access_member(actor: Actor, member_id: uuid.UUID | str) -> Member:
     return member
 
 
-def audit_reads(actor: Actor, members: list[Member], *, via: str, action: str = audit.Action.READ) -> None:
-    """One audit event per member record shown (pages, API, exports)."""
+def audit_reads(actor: Actor, members: list, *, via: str, action: str = audit.Action.READ) -> None:
+    """One audit event per member record shown (pages, API, exports); list rows are dicts."""
     audit.record_many(
-        {
-            "actor": actor,
-            "action": action,
-            "object_type": "member",
-            "object_id": m.public_id,
-            "plan_id": m.plan_id,
-            "member_id": m.pk,
-            "detail": {"via": via},
-        }
-        for m in members
+        actor=actor,
+        action=action,
+        object_type="member",
+        detail={"via": via},
+        objects=[
+            (m["public_id"], m["plan_id"], m["id"]) if isinstance(m, dict) else (m.public_id, m.plan_id, m.pk)
+            for m in members
+        ],
     )
 
 

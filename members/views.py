@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from core.http import apply_service_errors, bad_cursor_response, page_args, render_page, staff_view
@@ -20,9 +21,34 @@ from members.forms import (
     RevokeForm,
     RosterUploadForm,
 )
+from members.models import Member
 from organizations.models import Organization
 
 SAMPLE_ROSTER = Path(__file__).resolve().parent / "sample_data" / "roster_sample.csv"
+
+
+_TIER_LABELS = dict(Member.RiskTier.choices)
+
+
+def _list_rows(members: list[dict]) -> list[dict]:
+    """Preformatted rows for the list template (plain dicts: the template engine reads dict keys
+    directly, while on a model it tries an item lookup first and fails)."""
+    base = reverse("member-list")
+    return [
+        {
+            "url": f"{base}{m['public_id']}/",
+            "name": f"{m['last_name']}, {m['first_name']}" + (f" {m['middle_name'][0]}." if m["middle_name"] else ""),
+            "member_number": m["member_number"],
+            "dob": m["date_of_birth"].strftime("%m/%d/%Y"),
+            "language": m["preferred_language"],
+            "practice": m["practice_name"] or "—",
+            "eligible": m["eligible"],
+            "risk_visible": m["risk_visible"],
+            "risk_tier": m["risk_tier"],
+            "risk_label": _TIER_LABELS.get(m["risk_tier"], ""),
+        }
+        for m in members
+    ]
 
 
 @staff_view
@@ -45,7 +71,7 @@ def member_list(request: HttpRequest) -> HttpResponse:
             return bad_cursor_response(request, exc)
         shown = page.items
     selectors.audit_reads(actor, shown, via="member list", action="search" if query else "list")
-    context = {"filterset": filterset, "query": query, "page": page, "results": results, "rows": shown}
+    context = {"filterset": filterset, "query": query, "page": page, "results": results, "rows": _list_rows(shown)}
     return render_page(request, "members/list.html", context, partial="member-results")
 
 

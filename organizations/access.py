@@ -6,17 +6,25 @@ the request so HTML views and API views (token or session) resolve it the same w
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 from django.utils.functional import cached_property
 from guardian.core import ObjectPermissionChecker
 
 from organizations.models import Organization, Partnership, Role, User
+from organizations.roles import ROLE_TABLE_VERSION
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
+
+
+PERMISSION_CACHE_SECONDS = 300
 
 
 @dataclass(eq=False)
@@ -26,8 +34,10 @@ class Actor:
     role: str = ""
     partner_plan_ids: frozenset[int] = frozenset()
     partner_practice_ids: frozenset[int] = frozenset()
+    plan_timezones: tuple[str, ...] = ()
     is_system: bool = False
     _checker: ObjectPermissionChecker | None = field(default=None, repr=False)
+    _own: frozenset[str] | None = field(default=None, repr=False)
 
     @classmethod
     def nobody(cls) -> Actor:
@@ -48,18 +58,23 @@ class Actor:
             return cls(user=user, organization=None)
         plans: frozenset[int] = frozenset()
         practices: frozenset[int] = frozenset()
+        timezones: tuple[str, ...] = ()
         active = Partnership.objects.active().order_by()
         if organization.kind == Organization.Kind.PLAN:
             plans = frozenset({organization.pk})
+            timezones = (organization.timezone,)
             practices = frozenset(active.filter(plan_id=organization.pk).values_list("practice_id", flat=True))
         elif organization.kind == Organization.Kind.PRACTICE:
-            plans = frozenset(active.filter(practice_id=organization.pk).values_list("plan_id", flat=True))
+            rows = list(active.filter(practice_id=organization.pk).values_list("plan_id", "plan__timezone"))
+            plans = frozenset(plan_id for plan_id, _ in rows)
+            timezones = tuple(sorted({tz for _, tz in rows}))
         return cls(
             user=user,
             organization=organization,
             role=user.role,
             partner_plan_ids=plans,
             partner_practice_ids=practices,
+            plan_timezones=timezones,
         )
 
     @property
@@ -83,20 +98,45 @@ class Actor:
         """The plan a plan-staff actor works for (None for everyone else)."""
         return self.organization if self.is_plan_staff else None
 
+    def local_today(self) -> dt.date | None:
+        """Today in the actor's plans' time zone, when all of them agree on the date (nearly
+        always); None when they straddle midnight, so queries compute each row's plan's date."""
+        dates = {timezone.localdate(timezone=zoneinfo.ZoneInfo(name)) for name in self.plan_timezones}
+        return dates.pop() if len(dates) == 1 else None
+
     @cached_property
     def role_label(self) -> str:
         return Role(self.role).label if self.role else ""
 
     def can(self, perm: str, on: Organization | Partnership | None = None) -> bool:
-        """Container permission check through django-guardian (one query, then cached)."""
+        """Container permission check through django-guardian.
+
+        Permissions on the person's own organization (nearly every check) are read once per role
+        and cached for PERMISSION_CACHE_SECONDS: they change only with the role table, and a role
+        change moves the person to another cache key. Anything else asks guardian directly.
+        """
         if self.is_system:
             return True
         container = on if on is not None else self.organization
         if self.user is None or container is None:
             return False
+        if container == self.organization:
+            return perm.split(".")[-1] in self._own_permissions()
         if self._checker is None:
             self._checker = ObjectPermissionChecker(self.user)
         return self._checker.has_perm(perm, container)
+
+    def _own_permissions(self) -> frozenset[str]:
+        if self._own is None:
+            key = f"perms:{ROLE_TABLE_VERSION}:{self.user.pk}:{self.organization.pk}:{self.role}"
+            cached = cache.get(key)
+            if cached is None:
+                if self._checker is None:
+                    self._checker = ObjectPermissionChecker(self.user)
+                cached = frozenset(self._checker.get_perms(self.organization))
+                cache.set(key, cached, PERMISSION_CACHE_SECONDS)
+            self._own = cached
+        return self._own
 
     def require(self, perm: str, on: Organization | Partnership | None = None) -> None:
         """For insiders who may see an object but lack the right to act: 403."""

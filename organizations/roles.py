@@ -8,6 +8,8 @@ changes, `post_migrate` re-syncs every organization, so the database never drift
 
 from __future__ import annotations
 
+import hashlib
+
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
@@ -43,6 +45,13 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.COMMUNITY_STAFF: frozenset({"view_staff"}),
     Role.FACILITY_INTERFACE: frozenset(),
 }
+
+
+# Part of every cached permission set's key (organizations.access): a deploy that changes the
+# table never serves permissions cached under the old one.
+ROLE_TABLE_VERSION = hashlib.sha256(
+    repr(sorted((role, sorted(perms)) for role, perms in ROLE_PERMISSIONS.items())).encode()
+).hexdigest()[:10]
 
 
 def role_group_name(organization: Organization, role: str) -> str:

@@ -17,9 +17,11 @@ attributed to P1), m_b3 (plan B, attributed to P3).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.test import Client
 from django.utils import timezone
@@ -30,6 +32,10 @@ from organizations import services as org_services
 from organizations.access import Actor
 from organizations.models import Credential, Organization, Role, User
 from tests.factories import MemberFactory
+
+# The suite's cache is Redis database 15 of the configured server, never a developer's database 0.
+if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    settings.CACHES["default"]["LOCATION"] = re.sub(r"/\d+$", "", settings.CACHES["default"]["LOCATION"]) + "/15"
 
 PASSWORD = "correct horse battery staple"
 _PASSWORD_HASH: str | None = None
@@ -147,8 +153,11 @@ def build_world() -> World:
 def broker():
     """The broker for the whole session is a private Redis server: nothing a test enqueues can
     reach a developer's running worker, and reliability tests may restart it."""
+    from django.core.cache import cache
+
     from tests.support import RedisServer
 
+    cache.clear()  # nothing cached by an earlier run (permissions, sessions) leaks into this one
     server = RedisServer()
     server.start()
     celery_app.conf.broker_url = server.url

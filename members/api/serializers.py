@@ -3,31 +3,24 @@ from rest_framework import serializers
 from members.models import Attribution, EligibilitySpan, Member, RosterImport
 
 
-class MemberListSerializer(serializers.ModelSerializer):
-    id = serializers.UUIDField(source="public_id", read_only=True)
-    member_id = serializers.CharField(source="member_number", read_only=True)
-    practice = serializers.CharField(source="practice_name", read_only=True, allow_null=True)
-    eligible = serializers.BooleanField(read_only=True)
+class MemberListSerializer(serializers.Serializer):
+    """A list row (members.selectors.member_rows gives dicts)."""
+
+    id = serializers.UUIDField(source="public_id")
+    member_id = serializers.CharField(source="member_number")
+    first_name = serializers.CharField()
+    middle_name = serializers.CharField()
+    last_name = serializers.CharField()
+    date_of_birth = serializers.DateField()
+    sex = serializers.CharField()
+    preferred_language = serializers.CharField()
     risk_tier = serializers.SerializerMethodField()
+    practice = serializers.CharField(source="practice_name", allow_null=True)
+    eligible = serializers.BooleanField()
 
-    class Meta:
-        model = Member
-        fields = [
-            "id",
-            "member_id",
-            "first_name",
-            "middle_name",
-            "last_name",
-            "date_of_birth",
-            "sex",
-            "preferred_language",
-            "risk_tier",
-            "practice",
-            "eligible",
-        ]
-
-    def get_risk_tier(self, member: Member) -> str | None:
-        return (member.risk_tier or None) if member.risk_visible else None
+    def get_risk_tier(self, row: dict) -> str | None:
+        """Only where the viewer may see it (a practice: under a release naming it)."""
+        return (row["risk_tier"] or None) if row["risk_visible"] else None
 
 
 class EligibilitySerializer(serializers.ModelSerializer):

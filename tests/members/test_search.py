@@ -68,10 +68,22 @@ def test_search_page_and_api(people, client_for):
 def test_the_index_is_used_for_name_search(people):
     from django.db import connection
 
-    qs = search.search(Member.objects.all(), search.parse("gonzales"))
+    qs = search.name_matches(Member.objects.all(), "maria gonzales", every_word=True)
     sql, params = qs.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(r[0] for r in cursor.fetchall())
     assert "member_search_trgm" in plan
+
+
+def test_exact_last_name_comes_first_then_close_matches(people):
+    from tests.conftest import make_member
+
+    make_member(people.plan_a, first="Ann", last="Smithson")
+    results = found(people, people.a_cm, "smith")
+    assert results == [("Jonathan", "Smith"), ("Ann", "Smithson")]
+
+
+def test_a_typo_in_every_word_still_finds_the_member(people):
+    assert ("Maria", "Gonzalez") in found(people, people.a_cm, "mria gonzales")
