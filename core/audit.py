@@ -76,7 +76,17 @@ def record_many(
             SELECT %s, %s, %s, %s, %s, '', %s::jsonb, %s, o, p, m
             FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) AS t(o, p, m)
             """,
-            [shared.actor_id, shared.actor_label, shared.organization_id, action, object_type,
-             json.dumps(shared.detail), shared.request_id, [str(o) for o in object_ids], plan_ids, member_ids],
+            [
+                shared.actor_id,
+                shared.actor_label,
+                shared.organization_id,
+                action,
+                object_type,
+                json.dumps(shared.detail),
+                shared.request_id,
+                [str(o) for o in object_ids],
+                plan_ids,
+                member_ids,
+            ],
         )
     return len(objects)

@@ -1,10 +1,9 @@
-import uuid
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 
+from core.ids import uuid7
 from core.querysets import AuditEventQuerySet, DeadlineQuerySet, NotificationQuerySet
 
 
@@ -37,7 +36,12 @@ class AuditEvent(models.Model):
     id = models.BigAutoField(primary_key=True)
     occurred_at = models.DateTimeField(db_default=Now(), db_index=False)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,  # audit_actor_time covers it
+        null=True,
+        related_name="+",
     )
     actor_label = models.CharField(max_length=150, blank=True, help_text="Username, kept if the account changes.")
     organization_id = models.BigIntegerField(null=True)
@@ -93,7 +97,7 @@ class Deadline(models.Model):
     OPEN_STATES = (State.PENDING, State.QUEUED, State.RUNNING)
 
     id = models.BigAutoField(primary_key=True)
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     kind = models.CharField(max_length=64)
     key = models.CharField(max_length=200, unique=True, help_text="Idempotency key: one deadline per event.")
     plan_id = models.BigIntegerField(null=True)
@@ -139,7 +143,7 @@ class Notification(models.Model):
     """An inbox item for one person; email goes out for the kinds that matter (core.notifications)."""
 
     id = models.BigAutoField(primary_key=True)
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     plan_id = models.BigIntegerField(null=True)
     kind = models.CharField(max_length=64)

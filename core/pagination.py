@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import F, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 
@@ -43,9 +43,21 @@ def _decode(cursor: str, qs: QuerySet, fields: list[str]) -> tuple[list[Any], st
         values, direction = data["v"], data["d"]
         if direction not in ("n", "p") or len(values) != len(fields):
             raise ValueError
-        return [qs.model._meta.get_field(f).to_python(v) for f, v in zip(fields, values, strict=True)], direction
+        return [_to_python(qs, f, v) for f, v in zip(fields, values, strict=True)], direction
     except (ValueError, KeyError, TypeError, binascii.Error, ValidationError, json.JSONDecodeError) as exc:
         raise BadCursor("The page cursor is not valid; start from the first page.") from exc
+
+
+def _to_python(qs: QuerySet, name: str, value: Any) -> Any:
+    """A cursor value back to its Python type: through the model field, or as it is for an
+    annotation (such as a lower-cased sort key), which JSON already carries faithfully."""
+    try:
+        field = qs.model._meta.get_field(name)
+    except FieldDoesNotExist:
+        if name not in qs.query.annotations or not isinstance(value, (str, int, float)):
+            raise ValueError(name) from None
+        return value
+    return field.to_python(value)
 
 
 def paginate(qs: QuerySet, *, ordering: tuple[str, ...], cursor: str | None = None, size: int = 50) -> Page:

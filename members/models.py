@@ -1,13 +1,12 @@
 import datetime as dt
-import uuid
 
 from django.conf import settings
-from django.contrib.postgres.constraints import ExclusionConstraint
-from django.contrib.postgres.fields import ArrayField, RangeOperators
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.db.models import F, Func, Q, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Lower, Now
 
+from core.ids import uuid7
 from members.querysets import (
     AttributionQuerySet,
     CareTeamQuerySet,
@@ -17,37 +16,6 @@ from members.querysets import (
     RosterImportQuerySet,
 )
 from organizations.models import Organization
-
-
-class DateSpan(Func):
-    """daterange(start, end, '[]'), an open end meaning "until further notice"."""
-
-    function = "daterange"
-    output_field = models.DateField()
-
-    def __init__(self, start: str, end: str):
-        super().__init__(F(start), F(end), Value("[]"))
-
-
-class SameMember(Func):
-    """int8range(member_id, member_id, '[]'): lets a GiST exclusion constraint say "same member"
-    with core PostgreSQL alone (no btree_gist, which the embedded fallback server lacks)."""
-
-    function = "int8range"
-    output_field = models.BigIntegerField()
-
-    def __init__(self):
-        super().__init__(F("member_id"), F("member_id"), Value("[]"))
-
-
-def no_overlap(name: str) -> ExclusionConstraint:
-    return ExclusionConstraint(
-        name=name,
-        expressions=[
-            (SameMember(), RangeOperators.OVERLAPS),
-            (DateSpan("start_date", "end_date"), RangeOperators.OVERLAPS),
-        ],
-    )
 
 
 def dates_ordered(name: str) -> models.CheckConstraint:
@@ -85,13 +53,13 @@ class Member(models.Model):
         UNSCORED = "", "Not scored"
 
     id = models.BigAutoField(primary_key=True)
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="members")
     member_number = models.CharField("member id", max_length=32)
     first_name = models.CharField(max_length=100)
     middle_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100)
-    # What name search matches against (members.search): lower-case "first last", kept by the database.
+    # What name search ranks by (members.search): lower-case "first last", kept by the database.
     search_name = models.GeneratedField(
         expression=Lower(Concat("first_name", Value(" "), "last_name")),
         output_field=models.CharField(max_length=201),
@@ -125,16 +93,13 @@ class Member(models.Model):
             models.UniqueConstraint(fields=["plan", "member_number"], name="member_number_unique_in_plan"),
         ]
         indexes = [
-            # A plan's list in name order (keyset pages); and, across plans, a practice's list:
-            # PostgreSQL walks names in order and keeps the members attributed to the practice.
-            models.Index(fields=["plan", "last_name", "first_name", "id"], name="member_plan_name"),
-            models.Index(fields=["last_name", "first_name", "id"], name="member_name"),
+            # Name order is case-insensitive (lower(last), lower(first), id). Per plan: a plan's
+            # list, keyset pages. Across plans: a practice's list (PostgreSQL walks names in
+            # order and keeps the members attributed to the practice) and exact-name search.
+            models.Index("plan", Lower("last_name"), Lower("first_name"), "id", name="member_plan_name"),
+            models.Index(Lower("last_name"), Lower("first_name"), "id", name="member_name"),
             models.Index(fields=["plan", "date_of_birth"], name="member_plan_dob"),
-            # Exact-name lookups of name search (members.search), for one plan or several.
-            models.Index(Lower("last_name"), Lower("first_name"), "id", name="member_lower_name"),
         ]
-        # The trigram index for typo-tolerant name search is created by migration 0002 where the
-        # server has pg_trgm (it is not in Django's model state; see members.search).
 
     def __str__(self) -> str:
         return self.full_name
@@ -162,11 +127,14 @@ class NamePart(models.Model):
 
 
 class EligibilitySpan(DatedRow):
-    """A period of coverage with the plan. Spans of one member never overlap (database rule)."""
+    """A period of coverage with the plan. Spans of one member never overlap (a database rule:
+    migration 0006's trigger, see there)."""
 
     id = models.BigAutoField(primary_key=True)
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="eligibility_spans")
-    plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    # No single-column indexes: (member, start_date) serves member lookups, and rows are never
+    # read by plan alone.
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="eligibility_spans", db_index=False)
+    plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", db_index=False)
     start_date = models.DateField()
     end_date = models.DateField(null=True, blank=True)
     product = models.CharField(max_length=64, blank=True, help_text="Line of business, e.g. Medicaid.")
@@ -178,7 +146,6 @@ class EligibilitySpan(DatedRow):
         constraints = [
             models.UniqueConstraint(fields=["member", "start_date"], name="eligibility_unique_start"),
             dates_ordered("eligibility_dates_ordered"),
-            no_overlap("eligibility_no_overlap"),
         ]
 
     def __str__(self) -> str:
@@ -186,17 +153,18 @@ class EligibilitySpan(DatedRow):
 
 
 class Attribution(DatedRow):
-    """Which practice a member is attributed to, when. One practice at a time per member (database
-    rule); ended rows are the history."""
+    """Which practice a member is attributed to, when. One practice at a time per member (a
+    database rule: migration 0006's trigger); ended rows are the history."""
 
     class Source(models.TextChoices):
         ROSTER = "roster", "Roster import"
         MANUAL = "manual", "Entered by plan staff"
 
     id = models.BigAutoField(primary_key=True)
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="attributions")
-    plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
-    practice = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="attributions")
+    # Indexed through (member, start_date) and (practice, member, …) below.
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="attributions", db_index=False)
+    plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", db_index=False)
+    practice = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="attributions", db_index=False)
     start_date = models.DateField()
     end_date = models.DateField(null=True, blank=True)
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.ROSTER)
@@ -209,7 +177,6 @@ class Attribution(DatedRow):
         constraints = [
             models.UniqueConstraint(fields=["member", "start_date"], name="attribution_unique_start"),
             dates_ordered("attribution_dates_ordered"),
-            no_overlap("attribution_no_overlap"),
         ]
         indexes = [
             models.Index(fields=["practice", "member", "start_date", "end_date"], name="attribution_practice"),
@@ -237,7 +204,7 @@ class CareTeamMember(DatedRow):
         OTHER = "other", "Other"
 
     id = models.BigAutoField(primary_key=True)
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="care_team")
     plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     role = models.CharField(max_length=24, choices=Role.choices)
@@ -297,7 +264,7 @@ class ReleaseOfInformation(models.Model):
         GUARDIAN = "guardian", "Guardian / legal representative"
 
     id = models.BigAutoField(primary_key=True)
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="releases")
     plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     recipient_kind = models.CharField(max_length=24, choices=RecipientKind.choices)
@@ -366,7 +333,7 @@ class RosterImport(models.Model):
     FINISHED = (Status.SUCCEEDED, Status.REJECTED, Status.FAILED)
 
     id = models.BigAutoField(primary_key=True)
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="roster_imports")
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     file = models.FileField(upload_to="roster-imports/%Y/%m/")

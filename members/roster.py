@@ -34,6 +34,7 @@ from typing import IO, Any
 from django.db import DataError, connection, transaction
 
 from core import context
+from core.ids import uuid7
 from members.risk import RiskInputs, stratify
 
 MAX_STORED_ERRORS = 1000
@@ -84,6 +85,7 @@ _MAX_LEN = {
 # Staging columns, in COPY order.
 STAGING = (
     ("row_no", "integer"),
+    ("public_id", "uuid"),  # used only if the member is new; time-ordered (core.ids)
     ("member_number", "text"),
     ("first_name", "text"),
     ("middle_name", "text"),
@@ -287,6 +289,7 @@ def _clean(row: _Row, practices_by_npi: dict[str, int], today: dt.date) -> tuple
     tier, points, parts = stratify(risk)
     return (
         row.row_no,
+        uuid7(),
         member_number,
         first_name,
         middle_name,
@@ -401,12 +404,12 @@ def load(
                     if cleaned is None:
                         _record(result, row.errors)
                         continue
-                    if cleaned[1] in seen:
+                    if cleaned[2] in seen:
                         _record(
-                            result, [RowError(row.row_no, "member_id", f"{cleaned[1]} appears earlier in the file")]
+                            result, [RowError(row.row_no, "member_id", f"{cleaned[2]} appears earlier in the file")]
                         )
                         continue
-                    seen.add(cleaned[1])
+                    seen.add(cleaned[2])
                     if result.error_count == 0:
                         copy.write_row(cleaned)
         except UnicodeDecodeError as exc:
@@ -421,8 +424,8 @@ def load(
 
         params = {"plan": plan_id, "today": today}
         # One import per plan at a time from here on: two files touching the same members would
-        # otherwise race on the upserts and the no-overlap constraints.
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended('roster-import:' || %(plan)s, 0))", params)
+        # otherwise race on the upserts. The no-overlap triggers take the same lock (migration 0002).
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended('member-periods:' || %(plan)s, 0))", params)
         cursor.execute("ANALYZE roster_staging")
         _record(result, _database_checks(cursor, params))
         if result.error_count:
@@ -555,7 +558,7 @@ def _apply(cursor: Any, result: Result, params: dict[str, Any]) -> None:
             INSERT INTO members_member (public_id, plan_id, member_number, {fields},
                                         risk_tier, risk_score, risk_inputs, risk_computed_at,
                                         created_at, updated_at)
-            SELECT gen_random_uuid(), %(plan)s, s.member_number, {", ".join("s." + f for f in _MEMBER_FIELDS)},
+            SELECT s.public_id, %(plan)s, s.member_number, {", ".join("s." + f for f in _MEMBER_FIELDS)},
                    COALESCE(s.risk_tier, ''), s.risk_score, COALESCE(s.risk_inputs, '[]'::jsonb),
                    CASE WHEN s.risk_inputs IS NULL THEN NULL ELSE now() END, now(), now()
             FROM roster_staging s ORDER BY s.row_no

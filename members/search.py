@@ -69,20 +69,21 @@ def has_trigram() -> bool:
         return cursor.fetchone() is not None
 
 
-NAME_ORDER = ("last_name", "first_name", "id")
+NAME_ORDER = (Lower("last_name"), Lower("first_name"), "id")  # as the list pages (member_*name indexes)
 
 
 def search(qs: QuerySet, terms: Terms) -> list:
     """Narrow an already scoped member queryset to at most MAX_RESULTS, best matches first.
 
     Names are found in steps, each only when the ones before found too little, so the common
-    searches touch few rows even at a million members:
-    1. one word: exact last-name matches, in name order, through the (plan, lower(last_name), …) index;
-    2. each word is looked up in the name dictionary (NamePart, trigram similarity, typos
-       forgiven), and members are fetched by exact (first, last) pairs of those names;
-    3. every word matches some part of the whole name (trigram word similarity; catches names of
-       several words, such as compound last names);
-    4. the whole phrase matches loosely.
+    searches touch few rows even at a million members. Every step goes through a btree index on
+    (lower(last_name), lower(first_name)); the only trigram index is on the small name dictionary.
+    1. one word: exact last-name matches, in name order;
+    2. each word is looked up in the name dictionary (NamePart: trigram similarity, so typos are
+       forgiven) and members are fetched by exact names: (first, last) pairs of the candidates
+       for two of the words, or, for one word, last names;
+    3. members with any candidate name as first or last name (a first name alone, a name of
+       several words), best whole-name match first.
     """
     if terms.member_number:
         qs = qs.filter(member_number=terms.member_number)
@@ -97,33 +98,30 @@ def search(qs: QuerySet, terms: Terms) -> list:
         return list(qs.order_by(*NAME_ORDER)[:MAX_RESULTS])
 
     words = terms.name.split()[:4]
+    similar = _dictionary(words)
     found: list = []
     if len(words) == 1:
-        found = list(
-            qs.alias(last=Lower("last_name"))
-            .filter(last=words[0])
-            .order_by(Lower("last_name"), Lower("first_name"), "id")[:MAX_RESULTS]
-        )
+        found = list(qs.alias(last=Lower("last_name")).filter(last=words[0]).order_by(*NAME_ORDER)[:MAX_RESULTS])
     if len(found) < MAX_RESULTS:
         found += list(
-            dictionary_matches(qs, terms.name, words).exclude(pk__in=[_pk(m) for m in found])[
+            dictionary_matches(qs, terms.name, words, similar).exclude(pk__in=[_pk(m) for m in found])[
                 : MAX_RESULTS - len(found)
             ]
         )
     if not found:
-        found = list(name_matches(qs, terms.name, every_word=True)[:MAX_RESULTS])
-    if not found:
-        found = list(name_matches(qs, terms.name, every_word=False)[:MAX_RESULTS])
+        names = sorted({name for candidates in similar.values() for name in candidates})
+        found = list(
+            qs.alias(first=Lower("first_name"), last=Lower("last_name"))
+            .filter(Q(first__in=names) | Q(last__in=names))
+            .annotate(match=TrigramWordSimilarity(terms.name, "search_name"))
+            .order_by("-match", *NAME_ORDER)[:MAX_RESULTS]
+        )
     return found
 
 
-def dictionary_matches(qs: QuerySet, name: str, words: list[str]) -> QuerySet:
-    """Members whose first and last names are (typo-tolerant) dictionary matches of two of the
-    words, in either order; for one word, whose last name is. Best match first.
-
-    The dictionary is read first (one small query per word, closest names first) so the member
-    query gets literal name lists that the (lower(last_name), lower(first_name)) index serves."""
-    similar = {
+def _dictionary(words: list[str]) -> dict[str, list[str]]:
+    """For each word, the dictionary names close to it, closest first (one small query each)."""
+    return {
         word: list(
             NamePart.objects.filter(value__trigram_similar=word)
             .annotate(closeness=TrigramSimilarity("value", word))
@@ -132,6 +130,12 @@ def dictionary_matches(qs: QuerySet, name: str, words: list[str]) -> QuerySet:
         )
         for word in dict.fromkeys(words)
     }
+
+
+def dictionary_matches(qs: QuerySet, name: str, words: list[str], similar: dict[str, list[str]]) -> QuerySet:
+    """Members whose first and last names are dictionary candidates of two of the words, in
+    either order; for one word, whose last name is. Best match first. The candidates arrive as
+    literal lists, which the (lower(last_name), lower(first_name)) index serves."""
     qs = qs.alias(first=Lower("first_name"), last=Lower("last_name"))
     if len(words) == 1:
         # One word is a last name (a first name alone finds too many people to be a useful
@@ -148,14 +152,6 @@ def dictionary_matches(qs: QuerySet, name: str, words: list[str]) -> QuerySet:
     return (
         qs.filter(condition).annotate(match=TrigramWordSimilarity(name, "search_name")).order_by("-match", *NAME_ORDER)
     )
-
-
-def name_matches(qs: QuerySet, name: str, *, every_word: bool) -> QuerySet:
-    """Members whose name is word-similar to `name` (or to each of its words), best first."""
-    conditions = name.split() if every_word else [name]
-    for condition in conditions:
-        qs = qs.filter(search_name__trigram_word_similar=condition)
-    return qs.annotate(match=TrigramWordSimilarity(name, "search_name")).order_by("-match", *NAME_ORDER)
 
 
 def _pk(row) -> int:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Subquery, Value
+from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 
 from core import audit
@@ -25,10 +26,12 @@ from members.querysets import current_on
 from members.services import progress_key
 from organizations.access import Actor
 
-LIST_ORDER = ("last_name", "first_name", "id")
+LIST_ORDER = ("sort_last", "sort_first", "id")  # case-insensitive name order (the member_*name indexes)
 
 
 LIST_FIELDS = (
+    "sort_last",
+    "sort_first",
     "id",
     "public_id",
     "plan_id",
@@ -62,6 +65,8 @@ def member_rows(actor: Actor) -> QuerySet:
     return (
         Member.objects.visible_to(actor)
         .annotate(
+            sort_last=Lower("last_name"),
+            sort_first=Lower("first_name"),
             practice_name=Subquery(current_practice.values("practice__name")[:1]),
             eligible=Exists(EligibilitySpan.objects.filter(current_on(today), member_id=OuterRef("pk"))),
             risk_visible=risk_visible,

@@ -1,5 +1,4 @@
 import datetime as dt
-import uuid
 import zoneinfo
 
 from django.contrib.auth.models import AbstractUser
@@ -10,6 +9,7 @@ from django.db.models import F, Func, Q
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from core.ids import uuid7
 from organizations.querysets import OrganizationQuerySet, PartnershipQuerySet, StaffManager
 
 
@@ -42,7 +42,7 @@ class Organization(models.Model):
         COMMUNITY = "community", "Community organization"
         FACILITY = "facility", "Hospital / facility"
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     name = models.CharField(max_length=200)
     npi = models.CharField("NPI", max_length=10, blank=True, help_text="Practices and facilities.")
@@ -148,7 +148,7 @@ class Credential(models.TextChoices):
 class User(AbstractUser):
     """A person (or system account) who signs in. Staff belong to exactly one organization."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     organization = models.ForeignKey(
         Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="staff"
     )
@@ -183,7 +183,7 @@ class Partnership(models.Model):
         ACTIVE = "active", "Active"
         ENDED = "ended", "Ended"
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="practice_partnerships")
     practice = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="plan_partnerships")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE)
@@ -216,7 +216,7 @@ class PartnershipContact(models.Model):
         PLAN = "plan", "Health plan"
         PRACTICE = "practice", "Practice"
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="contacts")
     side = models.CharField(max_length=8, choices=Side.choices)
     user = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")

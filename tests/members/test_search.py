@@ -65,16 +65,32 @@ def test_search_page_and_api(people, client_for):
     assert api["next"] is None
 
 
-def test_the_index_is_used_for_name_search(people):
+def _plan(qs) -> str:
     from django.db import connection
 
-    qs = search.name_matches(Member.objects.all(), "maria gonzales", every_word=True)
     sql, params = qs.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("EXPLAIN " + sql, params)
-        plan = "\n".join(r[0] for r in cursor.fetchall())
-    assert "member_search_trgm" in plan
+        return "\n".join(r[0] for r in cursor.fetchall())
+
+
+def test_search_reads_indexes_never_every_member(people):
+    from members.models import NamePart
+
+    similar = search._dictionary(["maria", "gonzales"])
+    assert "gonzalez" in similar["gonzales"] and "maria" in similar["maria"]
+    assert "namepart_value_trgm" in _plan(NamePart.objects.filter(value__trigram_similar="gonzales"))
+    members = search.dictionary_matches(Member.objects.all(), "maria gonzales", ["maria", "gonzales"], similar)
+    assert "member_name" in _plan(members)
+
+
+def test_the_name_dictionary_follows_every_write(people):
+    from members.models import NamePart
+
+    Member.objects.filter(first_name="Jonathan").update(first_name="Jonah")
+    assert NamePart.objects.filter(value="jonah").exists()
+    assert {"maria", "gonzalez", "smith"} <= set(NamePart.objects.values_list("value", flat=True))
 
 
 def test_exact_last_name_comes_first_then_close_matches(people):
