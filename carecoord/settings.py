@@ -99,12 +99,13 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-# Name search (members.search) uses pg_trgm. Its default thresholds miss one transposed letter
-# in a short name ("smiht", "ngyuen"): word similarity 0.45 (default 0.6) and, for the small name
-# dictionary, similarity 0.25 (default 0.3) find those and still use the trigram indexes.
-# JIT compilation costs more than it saves on the short queries pages run (measured in bench/).
+# Name search (members.search) matches typed words against the name dictionary with pg_trgm.
+# Its default similarity threshold (0.3) misses one transposed letter in a short name ("ngyuen");
+# 0.25 finds it and still uses the trigram index. JIT compilation costs more than it saves on the
+# short queries pages run (measured in bench/).
+SEARCH_NAME_SIMILARITY = 0.25
 DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
-    "-c pg_trgm.word_similarity_threshold=0.45 -c pg_trgm.similarity_threshold=0.25 -c jit=off"
+    f"-c pg_trgm.similarity_threshold={SEARCH_NAME_SIMILARITY} -c jit=off"
 )
 # Plain cursors: no DECLARE … WITH HOLD round trips for small iterations (form choices), and safe
 # behind a transaction-pooling proxy.

@@ -426,7 +426,7 @@ def load(
         # One import per plan at a time from here on: two files touching the same members would
         # otherwise race on the upserts. The no-overlap triggers take the same lock (migration 0002).
         cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended('member-periods:' || %(plan)s, 0))", params)
-        cursor.execute("ANALYZE roster_staging")
+        cursor.execute("ANALYZE roster_staging (member_number, member_id, practice_id)")  # the join keys
         _record(result, _database_checks(cursor, params))
         if result.error_count:
             result.errors.sort(key=lambda e: e.row)
@@ -572,17 +572,15 @@ def _apply(cursor: Any, result: Result, params: dict[str, Any]) -> None:
                                         ELSE members_member.risk_computed_at END,
                 updated_at = now()
             WHERE ({old}) IS DISTINCT FROM ({new}) OR {risk_changed}
-            RETURNING id, (xmax = 0) AS inserted
+            RETURNING id, member_number, (xmax = 0) AS inserted
+        ), new_ids AS (
+            -- New members get their ids here; existing ones have them from _database_checks. Safe
+            -- because the plan's advisory lock keeps other imports out until this one commits.
+            UPDATE roster_staging s SET member_id = u.id FROM upserted u
+            WHERE u.inserted AND s.member_number = u.member_number
         )
         INSERT INTO roster_changed SELECT id, CASE WHEN inserted THEN 'created' ELSE 'demographics' END
         FROM upserted
-        """,
-        params,
-    )
-    cursor.execute(
-        """
-        UPDATE roster_staging s SET member_id = m.id FROM members_member m
-        WHERE s.member_id IS NULL AND m.plan_id = %(plan)s AND m.member_number = s.member_number
         """,
         params,
     )

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
 from django.db import connection
@@ -120,16 +121,21 @@ def search(qs: QuerySet, terms: Terms) -> list:
 
 
 def _dictionary(words: list[str]) -> dict[str, list[str]]:
-    """For each word, the dictionary names close to it, closest first (one small query each)."""
-    return {
-        word: list(
-            NamePart.objects.filter(value__trigram_similar=word)
-            .annotate(closeness=TrigramSimilarity("value", word))
-            .order_by("-closeness", "value")
-            .values_list("value", flat=True)[:MAX_NAMES]
-        )
-        for word in dict.fromkeys(words)
-    }
+    """For each word, the dictionary names close to it, closest first: one small query for all
+    the words (the `%` operator finds candidates through the trigram index; a similarity per word
+    tells which word each candidate belongs to)."""
+    unique = list(dict.fromkeys(words))
+    condition = Q()
+    for word in unique:
+        condition |= Q(value__trigram_similar=word)
+    closeness = {f"c{i}": TrigramSimilarity("value", word) for i, word in enumerate(unique)}
+    rows = NamePart.objects.filter(condition).annotate(**closeness).values("value", *closeness)
+    threshold = settings.SEARCH_NAME_SIMILARITY
+    similar: dict[str, list[str]] = {}
+    for i, word in enumerate(unique):
+        close = sorted((-row[f"c{i}"], row["value"]) for row in rows if row[f"c{i}"] >= threshold)
+        similar[word] = [value for _, value in close[:MAX_NAMES]]
+    return similar
 
 
 def dictionary_matches(qs: QuerySet, name: str, words: list[str], similar: dict[str, list[str]]) -> QuerySet:
