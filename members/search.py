@@ -24,6 +24,7 @@ from members.models import NamePart
 
 MAX_RESULTS = 50
 MAX_NAMES = 200  # dictionary names considered per typed word
+EXACT_WORD_SIMILARITY = 0.5  # when the typed word is a known name, how close its variants must be
 _DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y")
 
 
@@ -130,9 +131,12 @@ def _dictionary(words: list[str]) -> dict[str, list[str]]:
         condition |= Q(value__trigram_similar=word)
     closeness = {f"c{i}": TrigramSimilarity("value", word) for i, word in enumerate(unique)}
     rows = NamePart.objects.filter(condition).annotate(**closeness).values("value", *closeness)
-    threshold = settings.SEARCH_NAME_SIMILARITY
     similar: dict[str, list[str]] = {}
     for i, word in enumerate(unique):
+        # A word that is itself a known name was most likely typed right: only its near variants
+        # (maria → marie, mario) are worth looking at, not everything sharing a syllable.
+        exact = any(row["value"] == word for row in rows)
+        threshold = EXACT_WORD_SIMILARITY if exact else settings.SEARCH_NAME_SIMILARITY
         close = sorted((-row[f"c{i}"], row["value"]) for row in rows if row[f"c{i}"] >= threshold)
         similar[word] = [value for _, value in close[:MAX_NAMES]]
     return similar
