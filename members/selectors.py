@@ -86,10 +86,12 @@ def member_search(actor: Actor, qs: QuerySet, query: str) -> list:
     return search.search(qs, terms)
 
 
-def access_member(actor: Actor, member_id: uuid.UUID | str) -> Member:
-    """The member if the actor may see them (404 otherwise, as for an id that does not exist)."""
+def access_member(actor: Actor, member_id: uuid.UUID | str, *, via: str) -> Member:
+    """The member if the actor may see them (404 otherwise, as for an id that does not exist).
+    Every page that opens a member record comes through here, so each of them is audited."""
     member = get_object_or_404(Member.objects.visible_to(actor).select_related("plan"), public_id=member_id)
     actor.require("organizations.view_members")
+    audit_reads(actor, [member], via=via)
     return member
 
 
@@ -218,6 +220,7 @@ def member_detail_for_api(actor: Actor, member_id: uuid.UUID | str) -> Member:
     )
     member = get_object_or_404(qs, public_id=member_id)
     actor.require("organizations.view_members")
+    audit_reads(actor, [member], via="api member detail")
     return member
 
 

@@ -78,9 +78,8 @@ def member_list(request: HttpRequest) -> HttpResponse:
 @staff_view
 def member_detail(request: HttpRequest, member_id) -> HttpResponse:
     actor = request.actor
-    member = selectors.access_member(actor, member_id)
+    member = selectors.access_member(actor, member_id, via="member summary")
     summary = selectors.member_summary(actor, member)
-    selectors.audit_reads(actor, [member], via="member summary")
     return render_page(request, "members/detail.html", {"summary": summary, "member": member})
 
 
@@ -88,7 +87,7 @@ def member_detail(request: HttpRequest, member_id) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def member_edit(request: HttpRequest, member_id) -> HttpResponse:
     actor = request.actor
-    member = selectors.access_member(actor, member_id)
+    member = selectors.access_member(actor, member_id, via="member edit")
     actor.require("organizations.change_members")
     form = MemberEditForm(request.POST or None, instance=member)
     if request.method == "POST" and form.is_valid():
@@ -112,7 +111,7 @@ def _partner_orgs(actor):
 @require_http_methods(["GET", "POST"])
 def care_team_add(request: HttpRequest, member_id) -> HttpResponse:
     actor = request.actor
-    member = selectors.access_member(actor, member_id)
+    member = selectors.access_member(actor, member_id, via="care team add")
     actor.require("organizations.manage_care_team")
     form = CareTeamForm(request.POST or None, organizations=_partner_orgs(actor))
     if request.method == "POST" and form.is_valid():
@@ -132,7 +131,7 @@ def care_team_add(request: HttpRequest, member_id) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def care_team_end(request: HttpRequest, member_id, entry_id) -> HttpResponse:
     actor = request.actor
-    member = selectors.access_member(actor, member_id)
+    member = selectors.access_member(actor, member_id, via="care team end")
     entry = selectors.access_care_team_entry(actor, member, entry_id)
     actor.require("organizations.manage_care_team")
     form = CareTeamEndForm(request.POST or None)
@@ -156,7 +155,7 @@ def care_team_end(request: HttpRequest, member_id, entry_id) -> HttpResponse:
 @require_http_methods(["POST"])
 def care_team_point_of_contact(request: HttpRequest, member_id, entry_id) -> HttpResponse:
     actor = request.actor
-    member = selectors.access_member(actor, member_id)
+    member = selectors.access_member(actor, member_id, via="care team point of contact")
     entry = selectors.access_care_team_entry(actor, member, entry_id)
     try:
         services.care_team_set_point_of_contact(actor=actor, entry=entry)
@@ -171,7 +170,7 @@ def care_team_point_of_contact(request: HttpRequest, member_id, entry_id) -> Htt
 @require_http_methods(["GET", "POST"])
 def release_add(request: HttpRequest, member_id) -> HttpResponse:
     actor = request.actor
-    member = selectors.access_member(actor, member_id)
+    member = selectors.access_member(actor, member_id, via="release add")
     actor.require("organizations.manage_consents")
     form = ReleaseForm(request.POST or None, organizations=_partner_orgs(actor))
     if request.method == "POST" and form.is_valid():
@@ -191,7 +190,7 @@ def release_add(request: HttpRequest, member_id) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def release_revoke(request: HttpRequest, member_id, release_id) -> HttpResponse:
     actor = request.actor
-    member = selectors.access_member(actor, member_id)
+    member = selectors.access_member(actor, member_id, via="release revoke")
     release = selectors.access_release(actor, member, release_id)
     actor.require("organizations.manage_consents")
     form = RevokeForm(request.POST or None)

@@ -54,7 +54,6 @@ class MemberDetail(ActorMixin, generics.RetrieveAPIView):
 
     def retrieve(self, request, *args, **kwargs):
         member = selectors.member_detail_for_api(self.actor, self.kwargs["member_id"])
-        selectors.audit_reads(self.actor, [member], via="api member detail")
         context = {**self.get_serializer_context(), "risk_visibility": selectors.risk_visibility(self.actor, member)}
         return Response(MemberDetailSerializer(member, context=context).data)
 
