@@ -27,7 +27,8 @@ from django.test import Client
 from django.utils import timezone
 
 from carecoord.celery import app as celery_app
-from members.models import Member
+from members import services as member_services
+from members.models import Member, ReleaseOfInformation
 from organizations import services as org_services
 from organizations.access import Actor
 from organizations.models import Credential, Organization, Role, User
@@ -75,6 +76,24 @@ def make_member(
 ) -> Member:
     return MemberFactory(
         plan=plan, practice=practice, eligible=eligible, first_name=first, last_name=last, date_of_birth=dob, **fields
+    )
+
+
+def make_release(member: Member, organization: Organization | None = None, **fields) -> ReleaseOfInformation:
+    """A release of information signed by the member a few days ago, to `organization` for care
+    coordination unless told otherwise."""
+    signed_on = fields.pop("signed_on", member.plan.local_date() - dt.timedelta(days=3))
+    return member_services.release_record(
+        actor=SYSTEM,
+        member=member,
+        recipient_kind=fields.pop("recipient_kind", "practice"),
+        recipient_organization=organization,
+        recipient_name=organization.name if organization else fields.pop("recipient_name", "Someone"),
+        purposes=fields.pop("purposes", ["care_coordination"]),
+        signed_by="member",
+        signer_name=member.full_name,
+        signed_on=signed_on,
+        **fields,
     )
 
 

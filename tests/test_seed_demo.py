@@ -2,21 +2,11 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from members.management.commands.seed_demo import LOGINS
 from members.models import Member, ReleaseOfInformation, RosterImport
 from organizations.models import Organization, Partnership, User
 
 pytestmark = pytest.mark.django_db
-
-LOGINS = [
-    "prairie-admin",
-    "prairie-supervisor",
-    "prairie-cm",
-    "mesa-cm",
-    "shared-practice-contact",
-    "prairie-practice-contact",
-    "mesa-practice-contact",
-    "community-staff",
-]
 
 
 def test_seed_demo_builds_the_world_prints_logins_and_is_idempotent(capsys, monkeypatch):

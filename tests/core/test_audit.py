@@ -72,22 +72,13 @@ def test_every_page_that_opens_a_member_record_is_audited(world, client_for):
     """Walks the URL patterns that take a member id: each answers a plan care manager with the
     record (or a redirect after a POST) and leaves a read event naming the member."""
     from members.models import CareTeamMember, ReleaseOfInformation
-    from members.services import care_team_add, release_record
-    from tests.conftest import SYSTEM
+    from members.services import care_team_add
+    from tests.conftest import SYSTEM, make_release
     from tests.security.test_isolation import PARAM, all_routes
 
     member = world.m_a1
     entry = care_team_add(actor=SYSTEM, member=member, role="family", name="Kin", phone="555-555-0100")
-    release = release_record(
-        actor=SYSTEM,
-        member=member,
-        recipient_kind="practice",
-        recipient_name="P1",
-        purposes=["care_coordination"],
-        signed_by="member",
-        signer_name="Alice",
-        signed_on=world.plan_a.local_date(),
-    )
+    release = make_release(member, world.p1)
     values = {"member_id": member.public_id, "entry_id": entry.public_id, "release_id": release.public_id}
     client = client_for(world.a_cm)
     routes = [r for r, _ in all_routes() if "<uuid:member_id>" in r]

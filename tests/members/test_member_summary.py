@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from members import services
 from members.models import Member
-from tests.conftest import SYSTEM
+from tests.conftest import SYSTEM, make_release
 
 
 @pytest.fixture
@@ -28,18 +28,7 @@ def member(world):
 
 
 def release_for(world, member, organization, **fields):
-    return services.release_record(
-        actor=SYSTEM,
-        member=member,
-        recipient_kind="practice",
-        recipient_organization=organization,
-        recipient_name=organization.name,
-        purposes=fields.pop("purposes", ["care_coordination"]),
-        signed_by="member",
-        signer_name=member.full_name,
-        signed_on=timezone.localdate() - dt.timedelta(days=10),
-        **fields,
-    )
+    return make_release(member, organization, **fields)
 
 
 def test_plan_staff_see_everything_including_risk_inputs(world, member, client_for):

@@ -111,19 +111,9 @@ def test_recording_a_release_checks_the_signer(world, client_for):
 
 def test_revoking_needs_a_reason_and_takes_effect_at_once(world, client_for):
     from members import services
-    from tests.conftest import SYSTEM
+    from tests.conftest import make_release
 
-    release = services.release_record(
-        actor=SYSTEM,
-        member=world.m_a1,
-        recipient_kind="practice",
-        recipient_organization=world.p1,
-        recipient_name="Practice One",
-        purposes=["care_coordination"],
-        signed_by="member",
-        signer_name="Alice",
-        signed_on=timezone.localdate(),
-    )
+    release = make_release(world.m_a1, world.p1)
     url = f"/members/{world.m_a1.public_id}/releases/{release.public_id}/revoke/"
     client = client_for(world.a_cm)
     assert client.post(url, {"reason": ""}).status_code == 400

@@ -9,7 +9,7 @@ from django.utils import timezone
 from members import services
 from members.models import Member
 from organizations.models import Organization
-from tests.conftest import SYSTEM, make_member
+from tests.conftest import make_member, make_release
 
 
 @pytest.fixture
@@ -26,18 +26,8 @@ def far_plan(world):
 
 def test_a_release_is_in_force_on_the_plans_own_date(world, far_plan, client_for):
     _plan, local_today = far_plan
-    release = services.release_record(
-        actor=SYSTEM,
-        member=world.m_a1,
-        recipient_kind="practice",
-        recipient_organization=world.p1,
-        recipient_name="Practice One",
-        purposes=["care_coordination"],
-        signed_by="member",
-        signer_name="Alice",
-        signed_on=local_today,
-        effective_from=local_today,
-        expires_on=local_today,
+    release = make_release(
+        world.m_a1, world.p1, signed_on=local_today, effective_from=local_today, expires_on=local_today
     )
     assert services.consent_covers(member=world.m_a1, organization=world.p1, purpose="care_coordination")
     summary = client_for(world.p1_contact).get(f"/members/{world.m_a1.public_id}/").context["summary"]

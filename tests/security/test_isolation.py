@@ -7,7 +7,6 @@ A new URL whose parameters this walk does not know fails here until it is taught
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import uuid
 from dataclasses import dataclass
@@ -15,14 +14,13 @@ from dataclasses import dataclass
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
-from django.utils import timezone
 
 from core import notifications
 from members import services as member_services
 from members.models import CareTeamMember, ReleaseOfInformation
 from organizations import services as org_services
 from organizations.models import Partnership, PartnershipContact
-from tests.conftest import SYSTEM, World
+from tests.conftest import SYSTEM, World, make_release
 
 PARAM = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
 # Operator console: not tenant-facing; non-superusers are sent to its own login (checked below).
@@ -64,16 +62,7 @@ def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, or
     entry = member_services.care_team_add(
         actor=SYSTEM, member=member, role="family", name="Kin Person", phone="555-555-0100"
     )
-    release = member_services.release_record(
-        actor=SYSTEM,
-        member=member,
-        recipient_kind="practice",
-        recipient_name="Somewhere",
-        purposes=["care_coordination"],
-        signed_by="member",
-        signer_name="Self",
-        signed_on=timezone.localdate() - dt.timedelta(days=3),
-    )
+    release = make_release(member, recipient_name="Somewhere")
     upload = SimpleUploadedFile("r.csv", b"member_id,last_name\n", content_type="text/csv")
     from organizations.access import Actor
 
