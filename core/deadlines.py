@@ -80,10 +80,6 @@ def handler(
     return register
 
 
-def registered_kinds() -> frozenset[str]:
-    return frozenset(_handlers)
-
-
 def label_for(kind: str) -> str:
     spec = _handlers.get(kind)
     return spec.label if spec else kind

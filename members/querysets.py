@@ -67,9 +67,6 @@ class _MemberChildQuerySet(models.QuerySet):
             return self.filter(member__in=Member.objects.visible_to(actor))
         return self.none()
 
-    def current(self, *, on: dt.date | None = None) -> models.QuerySet:
-        return self.filter(current_on(on))
-
 
 class EligibilityQuerySet(_MemberChildQuerySet):
     pass

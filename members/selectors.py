@@ -75,7 +75,7 @@ def member_rows(actor: Actor) -> QuerySet:
     )
 
 
-def member_page(actor: Actor, qs: QuerySet[Member], *, cursor: str | None, size: int) -> Page:
+def member_page(qs: QuerySet, *, cursor: str | None, size: int) -> Page:
     return paginate(qs, ordering=LIST_ORDER, cursor=cursor, size=size)
 
 
@@ -113,9 +113,6 @@ def audit_reads(actor: Actor, members: list, *, via: str, action: str = audit.Ac
 class RiskVisibility:
     tier: bool
     inputs: bool
-
-    def __getitem__(self, key: str) -> bool:
-        return getattr(self, key)
 
 
 def practice_covered(actor: Actor, member: Member) -> bool:

@@ -66,7 +66,7 @@ def member_list(request: HttpRequest) -> HttpResponse:
     else:
         cursor, size = page_args(request)
         try:
-            page = selectors.member_page(actor, qs, cursor=cursor, size=size)
+            page = selectors.member_page(qs, cursor=cursor, size=size)
         except BadCursor as exc:
             return bad_cursor_response(request, exc)
         shown = page.items

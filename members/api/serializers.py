@@ -76,10 +76,10 @@ class MemberDetailSerializer(serializers.ModelSerializer):
     def get_risk(self, member: Member) -> dict | None:
         """Tier for whoever may see it; the inputs behind it only for plan staff (see the summary page)."""
         visibility = self.context["risk_visibility"]
-        if not visibility["tier"]:
+        if not visibility.tier:
             return None
         data = {"tier": member.risk_tier or None, "score": member.risk_score}
-        if visibility["inputs"]:
+        if visibility.inputs:
             data["inputs"] = member.risk_inputs
             data["computed_at"] = member.risk_computed_at
         return data
