@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "core",
     "organizations",
     "members",
+    "caseloads",
+    "referrals",
 ]
 
 MIDDLEWARE = [

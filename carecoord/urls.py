@@ -8,6 +8,7 @@ from carecoord import views
 api_v1 = [
     path("", include("members.api.urls")),
     path("", include("organizations.api.urls")),
+    path("", include("referrals.api.urls")),
 ]
 
 urlpatterns = [
@@ -17,6 +18,7 @@ urlpatterns = [
     path("", include("core.urls")),
     path("", include("members.urls")),
     path("", include("organizations.urls")),
+    path("", include("referrals.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("admin/", admin.site.urls),

@@ -11,6 +11,9 @@ def _nav(actor: Actor) -> dict[str, bool]:
         "audit": actor.can("organizations.view_audit"),
         "staff": actor.can("organizations.view_staff"),
         "partnerships": actor.is_plan_staff or actor.is_practice_staff,
+        "referral_queue": actor.is_plan_staff and actor.can("organizations.view_referrals"),
+        "referral_sent": actor.is_practice_staff and actor.can("organizations.view_referrals"),
+        "referral_lists": actor.can("organizations.import_referral_lists"),
     }
 
 

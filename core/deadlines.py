@@ -104,6 +104,32 @@ def schedule(
     return deadline
 
 
+def schedule_many(specs: list[dict[str, Any]]) -> int:
+    """`schedule()` for many deadlines in one INSERT (a bulk upload). Each spec holds kind, key,
+    due_at and optionally plan_id and payload; existing keys are left as they are."""
+    rows = []
+    for spec in specs:
+        if spec["kind"] not in _handlers:
+            raise ValueError(f"No handler is registered for deadline kind {spec['kind']!r}.")
+        rows.append(
+            Deadline(
+                kind=spec["kind"],
+                key=spec["key"],
+                due_at=spec["due_at"],
+                plan_id=spec.get("plan_id"),
+                payload=spec.get("payload") or {},
+            )
+        )
+    created = Deadline.objects.bulk_create(rows, ignore_conflicts=True)
+    now = timezone.now()
+    due = [d.key for d in rows if d.due_at <= now]
+    if due:
+        transaction.on_commit(
+            lambda: _send(list(Deadline.objects.filter(key__in=due, state=State.PENDING).values_list("pk", flat=True)))
+        )
+    return len(created)
+
+
 def cancel(*, key: str) -> bool:
     """Make a deadline moot (the thing it waited for happened). True if one was still open."""
     return bool(

@@ -20,7 +20,7 @@ def send_notification_email(deadline: Deadline) -> None:
     else:
         notification, to, link = None, payload["to"], settings.SITE_URL + reverse("login")
     send_mail(
-        subject="CareCoord: you have a new notice",
+        subject=payload.get("subject") or "CareCoord: you have a new notice",
         message=(
             "You have a new notice in CareCoord.\n\n"
             f"Sign in to read it: {link}\n\n"

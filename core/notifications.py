@@ -58,12 +58,13 @@ def notify(
 
 
 @transaction.atomic
-def email_address(*, to: str, kind: str, plan_id: int | None, dedupe_key: str) -> None:
-    """Email someone who has no account (a partner's point of contact reached by address only)."""
+def email_address(*, to: str, kind: str, plan_id: int | None, dedupe_key: str, subject: str = "") -> None:
+    """Email someone by address (a partner's point of contact without an account, a digest). The
+    subject may say what kind of notice it is; neither it nor the body names a member."""
     deadlines.schedule(
         kind="notification.email",
         key=f"contact-email:{dedupe_key}",
         due_at=timezone.now(),
         plan_id=plan_id,
-        payload={"to": to, "kind": kind},
+        payload={"to": to, "kind": kind, "subject": subject},
     )

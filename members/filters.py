@@ -17,11 +17,14 @@ def _practices(request):
 
 
 class MemberFilter(django_filters.FilterSet):
-    tier = django_filters.ChoiceFilter(choices=Member.RiskTier.choices[:-1], method="filter_tier", label="Risk tier")
+    tier = django_filters.ChoiceFilter(
+        empty_label="Any", choices=Member.RiskTier.choices[:-1], method="filter_tier", label="Risk tier"
+    )
     practice = django_filters.ModelChoiceFilter(
-        queryset=_practices, to_field_name="public_id", method="filter_practice", label="Practice"
+        empty_label="Any", queryset=_practices, to_field_name="public_id", method="filter_practice", label="Practice"
     )
     eligibility = django_filters.ChoiceFilter(
+        empty_label="Any",
         choices=[("active", "Eligible today"), ("inactive", "Not eligible today")],
         method="filter_eligibility",
         label="Eligibility",

@@ -11,6 +11,7 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Subquery, Val
 from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 
+from caseloads.models import Enrollment
 from core import audit
 from core.pagination import Page, paginate
 from members import search
@@ -25,6 +26,7 @@ from members.models import (
 from members.querysets import current_on
 from members.services import progress_key
 from organizations.access import Actor
+from referrals.models import Referral
 
 LIST_ORDER = ("sort_last", "sort_first", "id")  # case-insensitive name order (the member_*name indexes)
 
@@ -148,6 +150,9 @@ class MemberSummary:
     can_edit: bool
     can_manage_care_team: bool
     can_manage_consents: bool
+    enrollment: object | None = None
+    referrals: list = ()
+    can_refer: bool = False
 
     @property
     def current_eligibility(self) -> EligibilitySpan | None:
@@ -194,6 +199,21 @@ def member_summary(actor: Actor, member: Member) -> MemberSummary:
         can_edit=actor.can("organizations.change_members"),
         can_manage_care_team=actor.can("organizations.manage_care_team"),
         can_manage_consents=actor.can("organizations.manage_consents"),
+        # Care management (caseloads, referrals): what later workflows add to the summary.
+        enrollment=Enrollment.objects.visible_to(actor)
+        .active()
+        .filter(member=member)
+        .select_related("care_manager")
+        .first(),
+        referrals=list(
+            Referral.objects.visible_to(actor)
+            .filter(member=member)
+            .select_related("assigned_to")
+            .order_by("-submitted_at")[:5]
+        ),
+        can_refer=actor.can(
+            "organizations.refer_members" if actor.is_practice_staff else "organizations.record_referrals"
+        ),
     )
 
 

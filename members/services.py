@@ -248,6 +248,56 @@ def release_revoke(*, actor: Actor, release: ReleaseOfInformation, reason: str) 
     return release
 
 
+def has_care_coordination_consent(*, member: Member) -> bool:
+    """A release in force for care coordination, to anyone: the seed-004 condition for outreach
+    ("a release of information must be signed by the member or their guardian prior to any
+    outreach")."""
+    return (
+        ReleaseOfInformation.objects.filter(member=member)
+        .in_force()
+        .filter(purposes__contains=[ReleaseOfInformation.Purpose.CARE_COORDINATION])
+        .exists()
+    )
+
+
+@transaction.atomic
+def care_team_set_care_manager(*, actor: Actor, member: Member, user: User) -> CareTeamMember:
+    """Make `user` the member's plan care manager and designated point of contact (the single
+    point of contact, seed 001), ending the previous care manager's place on the team."""
+    Member.objects.select_for_update().get(pk=member.pk)
+    today = member.plan.local_date()
+    current = CareTeamMember.objects.filter(member=member, role=CareTeamMember.Role.CARE_MANAGER, end_date__isnull=True)
+    for entry in current.exclude(user=user):
+        entry.end_date = max(today, entry.start_date)
+        entry.end_reason = f"Care manager changed to {user}"
+        entry.is_point_of_contact = False
+        entry.save(update_fields=["end_date", "end_reason", "is_point_of_contact"])
+    entry = current.filter(user=user).first()
+    _clear_point_of_contact(member)
+    if entry is None:
+        entry = CareTeamMember.objects.create(
+            member=member,
+            plan_id=member.plan_id,
+            role=CareTeamMember.Role.CARE_MANAGER,
+            name=user.get_full_name() or user.username,
+            user=user,
+            phone=user.phone,
+            email=user.email,
+            is_point_of_contact=True,
+            start_date=today,
+        )
+    else:
+        CareTeamMember.objects.filter(pk=entry.pk).update(is_point_of_contact=True)
+    _audit_member(
+        actor,
+        member,
+        audit.Action.UPDATE,
+        f"Care manager: {entry.name}, the point of contact",
+        care_team_member=str(entry.public_id),
+    )
+    return entry
+
+
 def consent_covers(*, member: Member, organization: Organization, purpose: str, substance_use: bool = False) -> bool:
     """Whether a release in force today lets the plan share with `organization` for `purpose`."""
     return (

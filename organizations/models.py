@@ -75,6 +75,14 @@ class Organization(models.Model):
             ("manage_staff", "Add staff and change their roles"),
             ("manage_partnerships", "Edit partnership agreements and points of contact"),
             ("review_partnerships", "Record the annual partnership review"),
+            ("view_referrals", "See referrals: a plan's queue, or the referrals a practice made"),
+            ("refer_members", "Refer attributed patients to the plan's care management"),
+            ("record_referrals", "Record referrals from the plan's own sources"),
+            ("triage_referrals", "Acknowledge, triage, reopen and close referrals"),
+            ("claim_referrals", "Take an unassigned referral from the pool"),
+            ("assign_referrals", "Assign and reassign referrals to care managers"),
+            ("work_referrals", "Reach out to referred members and decide enrollment"),
+            ("import_referral_lists", "Create referrals in bulk from a predictive-model list"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["kind", "npi"], condition=~Q(npi=""), name="org_unique_npi_per_kind"),

@@ -28,20 +28,39 @@ _PLAN_CARE = {
     "manage_care_team",
     "manage_consents",
     "view_staff",
+    "view_referrals",
+    "record_referrals",
 }
+_CARE_WORK = {"triage_referrals", "claim_referrals", "work_referrals"}
+_PRACTICE = {"view_members", "view_staff", "view_referrals", "refer_members"}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.PLAN_ADMIN: frozenset(
-        _PLAN_CARE | {"import_roster", "view_audit", "manage_staff", "manage_partnerships", "review_partnerships"}
+        _PLAN_CARE
+        | {"import_roster", "view_audit", "manage_staff", "manage_partnerships", "review_partnerships"}
+        | {"triage_referrals", "assign_referrals", "import_referral_lists"}
     ),
-    Role.SUPERVISOR: frozenset(_PLAN_CARE | {"review_partnerships"}),
-    Role.CARE_MANAGER: frozenset(_PLAN_CARE),
-    Role.CARE_COORDINATOR: frozenset(_PLAN_CARE),
-    Role.MEMBER_ADVOCATE: frozenset(_PLAN_CARE),
-    Role.INTAKE: frozenset({"view_members", "change_members", "view_member_internal", "view_staff"}),
-    Role.PRACTICE_ADMIN: frozenset({"view_members", "view_staff", "manage_staff", "manage_partnerships"}),
-    Role.PRACTICE_CONTACT: frozenset({"view_members", "view_staff"}),
-    Role.CLINICIAN: frozenset({"view_members", "view_staff"}),
+    Role.SUPERVISOR: frozenset(
+        _PLAN_CARE
+        | {"review_partnerships", "triage_referrals", "work_referrals", "assign_referrals", "import_referral_lists"}
+    ),
+    Role.CARE_MANAGER: frozenset(_PLAN_CARE | _CARE_WORK),
+    Role.CARE_COORDINATOR: frozenset(_PLAN_CARE | _CARE_WORK),
+    Role.MEMBER_ADVOCATE: frozenset(_PLAN_CARE | {"claim_referrals", "work_referrals"}),
+    Role.INTAKE: frozenset(
+        {
+            "view_members",
+            "change_members",
+            "view_member_internal",
+            "view_staff",
+            "view_referrals",
+            "record_referrals",
+            "triage_referrals",
+        }
+    ),
+    Role.PRACTICE_ADMIN: frozenset(_PRACTICE | {"manage_staff", "manage_partnerships"}),
+    Role.PRACTICE_CONTACT: frozenset(_PRACTICE),
+    Role.CLINICIAN: frozenset(_PRACTICE),
     Role.COMMUNITY_STAFF: frozenset({"view_staff"}),
     Role.FACILITY_INTERFACE: frozenset(),
 }

@@ -55,7 +55,25 @@ def make_org(kind: str, name: str, **fields) -> Organization:
     return org_services.organization_create(kind=kind, name=name, **fields)
 
 
+PERSONA_NAMES = {
+    "a_admin": ("Ada", "Admin"),
+    "a_supervisor": ("Sue", "Visor"),
+    "a_cm": ("Carla", "Manning"),
+    "a_intake": ("Ian", "Take"),
+    "p1_contact": ("Pat", "Onewell"),
+    "p1_admin": ("Paula", "Oneadmin"),
+    "p2_contact": ("Peter", "Twomey"),
+    "b_cm": ("Bea", "Manager"),
+    "b_admin": ("Ben", "Admin"),
+    "p3_contact": ("Priya", "Three"),
+    "c_staff": ("Cora", "Community"),
+}
+
+
 def make_user(org: Organization, username: str, role: str, **fields) -> User:
+    first, last = PERSONA_NAMES.get(username, (username.title(), "Staff"))
+    fields.setdefault("first_name", first)
+    fields.setdefault("last_name", last)
     user = org_services.staff_create(
         actor=SYSTEM, organization=org, username=username, role=role, email=f"{username}@example.test", **fields
     )

@@ -27,7 +27,7 @@ def test_care_manager_signs_in_and_finds_a_member_despite_a_typo(world, page, sc
         member_number="PHP9000001",
     )
     sign_in(page, "a_cm")
-    expect(page.get_by_role("heading", level=1)).to_contain_text("a_cm")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(world.a_cm.first_name)
     page.get_by_label("Find a member").fill("maria gonzales")
     page.get_by_role("button", name="Search").click()
     result = page.get_by_role("link", name="Gonzalez, Maria")

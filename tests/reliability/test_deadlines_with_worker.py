@@ -179,3 +179,28 @@ def test_two_sweeps_at_once_do_not_double_anything(start, probe_redis):
     )
     time.sleep(1)
     assert Notification.objects.filter(kind="probe").count() == 300
+
+
+def test_missed_referral_acknowledgement_escalates_once_through_beat_and_worker(start):
+    """A referral nobody acknowledged: when its deadline passes, the supervisor hears once and
+    the timeline says so once, however many sweeps run."""
+    from organizations.access import Actor
+    from referrals.models import Referral, ReferralEvent
+    from referrals.services import Intake, referral_create
+
+    world = build_world()
+    referral = referral_create(
+        actor=Actor.for_user(world.p1_contact),
+        member=world.m_a1,
+        source="practice",
+        intake=Intake(reason="Escalation test"),
+    )
+    ack = Deadline.objects.get(key__startswith=f"referral:{referral.pk}:acknowledge:")
+    Deadline.objects.filter(pk=ack.pk).update(due_at=timezone.now() - dt.timedelta(seconds=1))
+    start("worker")
+    start("beat")
+    wait_for(lambda: _state(ack) == "done", timeout=60, what="the acknowledgement deadline to fire")
+    time.sleep(3)
+    assert Notification.objects.filter(kind="referral.overdue", recipient=world.a_supervisor).count() == 1
+    assert ReferralEvent.objects.filter(referral=referral, kind="deadline_missed").count() == 1
+    assert Referral.objects.get(pk=referral.pk).missed_deadlines == 1

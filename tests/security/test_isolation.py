@@ -56,6 +56,8 @@ class Objects:
     contact: PartnershipContact
     staff: object
     organization: object
+    referral: object
+    attachment: object
 
 
 def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, organization, uploader) -> Objects:
@@ -71,7 +73,30 @@ def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, or
     contact = org_services.partnership_contact_save(
         actor=SYSTEM, partnership=partnership, side="plan", name=f"Hidden Contact {tag}", phone="555-555-0101"
     )
-    return Objects(member, entry, release, roster_import, notification, partnership, contact, staff, organization)
+    from referrals.services import Intake, referral_attach, referral_create
+
+    practice_staff = next(u for u in (world.p2_contact, world.p3_contact) if u.organization == partnership.practice)
+    referral = referral_create(
+        actor=Actor.for_user(practice_staff), member=member, source="practice", intake=Intake(reason=f"Referral {tag}")
+    )
+    attachment = referral_attach(
+        actor=Actor.for_user(practice_staff),
+        referral=referral,
+        upload=SimpleUploadedFile("note.pdf", b"%PDF-1.4 test", content_type="application/pdf"),
+    )
+    return Objects(
+        member,
+        entry,
+        release,
+        roster_import,
+        notification,
+        partnership,
+        contact,
+        staff,
+        organization,
+        referral,
+        attachment,
+    )
 
 
 @pytest.fixture
@@ -131,6 +156,8 @@ def _value(name: str, objs: Objects):
         "contact_id": objs.contact.public_id,
         "user_id": objs.staff.public_id,
         "organization_id": objs.organization.public_id,
+        "referral_id": objs.referral.public_id,
+        "attachment_id": objs.attachment.public_id,
     }
     assert name in values, (
         f"URL parameter <{name}> is not covered by the isolation walk: add what an object of another "
@@ -203,6 +230,10 @@ LIST_PROBES = [
     "/rosters/",
     "/api/v1/roster-imports/",
     "/api/v1/organizations/",
+    "/referrals/",
+    "/referrals/?status=closed",
+    "/referrals/sent/",
+    "/api/v1/referrals/",
     "/",
 ]
 
@@ -220,11 +251,13 @@ def test_lists_never_show_another_tenants_rows(world, tenants, client_for, perso
         foreign.contact.name,
         foreign.notification.title,
         str(foreign.roster_import.public_id),
+        str(foreign.referral.public_id),
+        foreign.referral.reason,
     ]
     for probe in LIST_PROBES:
         url = probe.format(last=member.last_name, number=member.member_number)
         response = client.get(url)
-        assert response.status_code in (200, 403), (url, response.status_code)
+        assert response.status_code in (200, 302, 403), (url, response.status_code)
         body = response.content.decode()
         echoed = url.partition("q=")[2]  # a search page repeats the query it was given
         leaked = [s for s in secrets if s in body and s != echoed]
@@ -241,6 +274,9 @@ def test_list_urls_are_all_probed():
         "staff/add/",
         "inbox/read-all/",
         "rosters/sample.csv",
+        "referrals/new/",
+        "referrals/lists/",
+        "referrals/bulk/",
     }
     probed = {p.split("?")[0].lstrip("/") for p in LIST_PROBES}
     unprobed = [r for r, _ in all_routes() if not PARAM.search(r) and r not in probed | no_tenant_rows]

@@ -1,0 +1,25 @@
+"""Scoping for enrollments: a plan's own; a practice sees the enrollment status of its attributed
+patients (seed 000: communicate enrollment status to the provider partner)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db import models
+
+if TYPE_CHECKING:
+    from organizations.access import Actor
+
+
+class EnrollmentQuerySet(models.QuerySet):
+    def active(self) -> EnrollmentQuerySet:
+        return self.filter(status="active")
+
+    def visible_to(self, actor: Actor) -> EnrollmentQuerySet:
+        from members.models import Member
+
+        if actor.is_plan_staff:
+            return self.filter(plan_id=actor.organization.pk)
+        if actor.is_practice_staff:
+            return self.filter(member__in=Member.objects.visible_to(actor))
+        return self.none()
