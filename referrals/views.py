@@ -15,7 +15,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core import audit
 from core.http import apply_service_errors, bad_cursor_response, page_args, render_page, staff_view
 from core.pagination import BadCursor, paginate
-from members.selectors import access_member
+from members.models import Member
+from members.selectors import access_member, member_summary
+from members.services import has_care_coordination_consent
 from organizations.models import Organization
 from referrals import selectors, services
 from referrals.filters import QueueFilter
@@ -219,7 +221,15 @@ def detail(request: HttpRequest, referral_id) -> HttpResponse:
     )
     view = selectors.referral_view(actor, referral)
     closing_moves = [m for m in services.allowed_moves(referral) if m in (*ENDINGS, Status.ACKNOWLEDGED)]
+    member = referral.member
+    # The member summary as this viewer may see it: a practice whose patient has moved on sees
+    # the referral it made, but no longer the member's record.
+    summary = member_summary(actor, member) if Member.objects.visible_to(actor).filter(pk=member.pk).exists() else None
     context = {
+        "summary": summary,
+        "outreach_consent": summary is not None
+        and actor.is_plan_staff
+        and has_care_coordination_consent(member=member),
         "view": view,
         "referral": referral,
         "next_step": services.next_step(referral),

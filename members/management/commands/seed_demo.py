@@ -440,6 +440,8 @@ class Command(BaseCommand):
                 raise RuntimeError(f"Demo roster for {key} was not applied: {result.errors[:5]}")
         self._care_teams(orgs, users)
         say("Care teams and releases of information ready.")
+        made = self._referrals(orgs, users)
+        say(f"Referrals ready ({made} new).")
         self.stdout.write("\nDemo logins (password from DEMO_PASSWORD, default 'carecoord-demo'):")
         for username in LOGINS:
             user = users[username]
@@ -598,6 +600,134 @@ class Command(BaseCommand):
                         signer_name=member.guardian_name if minor and member.guardian_name else member.full_name,
                         signed_on=max(signed, member.date_of_birth),
                     )
+
+    # (member index among the plan's consented, attributed members, by, source, urgency, final status)
+    REFERRAL_SCRIPT = (
+        (0, "practice", "practice", "urgent", "submitted"),
+        (1, "practice", "practice", "routine", "submitted"),
+        (2, "intake", "hrq", "routine", "acknowledged"),
+        (3, "practice", "practice", "routine", "triaged"),
+        (4, "intake", "predictive_model", "routine", "triaged"),
+        (5, "practice", "practice", "routine", "assigned"),
+        (6, "practice", "practice", "urgent", "outreach"),
+        (7, "intake", "utilization_management", "routine", "enrolled"),
+        (8, "practice", "practice", "routine", "declined"),
+        (9, "intake", "member_request", "routine", "not_eligible"),
+    )
+
+    @transaction.atomic
+    def _referrals(self, orgs: dict[str, Organization], users: dict[str, User]) -> int:
+        """A queue with something in every state, made through the services (so deadlines,
+        timelines and notifications are real); one referral is a few days overdue."""
+        from referrals import services as referral_services
+        from referrals.models import Referral, Status
+
+        made = 0
+        for plan_key, practice_user, intake_user, cm_user in (
+            ("prairie", "shared-practice-contact", "prairie-intake", "prairie-cm"),
+            ("mesa", "shared-practice-contact", "mesa-admin", "mesa-cm"),
+        ):
+            plan = orgs[plan_key]
+            if Referral.objects.filter(plan=plan).exists():
+                continue
+            practice_actor = Actor.for_user(users[practice_user])
+            consented = list(
+                Member.objects.visible_to(practice_actor)
+                .filter(plan=plan, releases__isnull=False)
+                .select_related("plan")
+                .order_by("member_number")
+                .distinct()[: len(self.REFERRAL_SCRIPT)]
+            )
+            supervisor = Actor.for_user(users.get(f"{plan_key}-supervisor") or users[intake_user])
+            manager = Actor.for_user(users[cm_user])
+            for (index, by, source, urgency, final), member in zip(self.REFERRAL_SCRIPT, consented, strict=False):
+                actor = practice_actor if by == "practice" else Actor.for_user(users[intake_user])
+                referral = referral_services.referral_create(
+                    actor=actor,
+                    member=member,
+                    source=source,
+                    intake=referral_services.Intake(
+                        reason=DEMO_REASONS[index % len(DEMO_REASONS)],
+                        urgency=urgency,
+                        contact_method="phone",
+                        contact_time="Weekday mornings",
+                    ),
+                )
+                made += 1
+                path = [Status.ACKNOWLEDGED, Status.TRIAGED, Status.ASSIGNED, Status.OUTREACH]
+                steps = {
+                    "submitted": [],
+                    "acknowledged": path[:1],
+                    "triaged": path[:2],
+                    "assigned": path[:3],
+                    "outreach": path,
+                    "enrolled": path,
+                    "declined": path,
+                    "not_eligible": path[:1],
+                }[final]
+                for to in steps:
+                    if to == Status.TRIAGED:
+                        referral_services.referral_transition(
+                            actor=supervisor,
+                            referral=referral,
+                            to=to,
+                            priority=2,
+                            program="complex_care",
+                            skill_needed="RN",
+                        )
+                    elif to == Status.ASSIGNED:
+                        referral_services.referral_claim(actor=manager, referral=referral)
+                    elif to == Status.OUTREACH:
+                        referral_services.outreach_log(
+                            actor=manager,
+                            referral=referral,
+                            method="phone",
+                            outcome="reached",
+                            note="Spoke with the member.",
+                        )
+                    else:
+                        referral_services.referral_transition(actor=supervisor, referral=referral, to=to)
+                if final == "enrolled":
+                    referral_services.referral_transition(
+                        actor=manager, referral=referral, to=Status.ENROLLED, acuity="high"
+                    )
+                elif final == "declined":
+                    referral_services.referral_transition(
+                        actor=manager,
+                        referral=referral,
+                        to=Status.DECLINED,
+                        reason="Prefers to work with her PCP for now.",
+                    )
+                elif final == "not_eligible":
+                    referral_services.referral_transition(
+                        actor=supervisor, referral=referral, to=Status.NOT_ELIGIBLE, reason="Coverage ends this month."
+                    )
+            first = Referral.objects.filter(plan=plan, status=Status.SUBMITTED).order_by("id").first()
+            if first is not None:  # a few days old, so the queue shows what overdue looks like
+                _backdate(first, days=3)
+        return made
+
+
+DEMO_REASONS = (
+    "Three emergency visits in six weeks for asthma; missed two follow-ups.",
+    "Uncontrolled diabetes (A1c 10.2); lives alone and struggles with insulin schedule.",
+    "New heart failure diagnosis after admission; needs help with medications and diet.",
+    "Depression screen positive (PHQ-9 17); pending eviction reported at visit.",
+    "High predicted cost and readmission risk; several specialists, no coordination.",
+    "Pregnant, second trimester; missed prenatal visits and no transportation.",
+)
+
+
+def _backdate(referral, *, days: int) -> None:
+    from core.models import Deadline
+    from referrals.models import Referral
+
+    shift = dt.timedelta(days=days)
+    Referral.objects.filter(pk=referral.pk).update(
+        submitted_at=referral.submitted_at - shift, due_at=referral.due_at - shift if referral.due_at else None
+    )
+    for deadline in Deadline.objects.filter(key__startswith=f"referral:{referral.pk}:"):
+        Deadline.objects.filter(pk=deadline.pk).update(due_at=deadline.due_at - shift)
 
 
 def _federal_holidays(year: int) -> list[tuple[dt.date, str]]:
