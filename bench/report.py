@@ -6,6 +6,7 @@ import math
 import statistics
 from dataclasses import dataclass
 
+from bench.referral_queue import Result as ReferralResult
 from bench.roster_import import ImportRun
 from bench.web import Measurement
 
@@ -114,3 +115,77 @@ def import_table(run: ImportRun) -> str:
     ]
     headers = ["roster import", "rows", "check+COPY s", "apply s", "total s", "new/upd/same", "rows/s", "target"]
     return _table([*headers, "verdict"], body, right={1, 2, 3, 4, 5, 6})
+
+
+# The referral queue ---------------------------------------------------------------------------
+
+RAW_RATIO = 3.0  # a page's median within this many times the raw SQL's median
+REFERRAL_TARGETS = (f"median < {LIST_MEDIAN_MS:g} ms", f"<= {RAW_RATIO:g}x raw SQL", "queries flat")
+
+
+@dataclass(frozen=True)
+class ReferralRow:
+    result: ReferralResult
+    verdicts: tuple[str, str, str]  # one per REFERRAL_TARGETS
+
+    @property
+    def measurement(self) -> Measurement:
+        return self.result.measurement
+
+    @property
+    def ratio(self) -> float:
+        return median(self.result.measurement.timings_ms) / median(self.result.raw_ms)
+
+    @property
+    def missed(self) -> int:
+        return sum(verdict == MISSED for verdict in self.verdicts)
+
+
+def referral_rows(results: list[ReferralResult]) -> list[ReferralRow]:
+    """Median and ratio verdicts for every row; "queries flat" for the rows that have a partner at
+    another page size (the same page and filters), judged over the pair smallest size first."""
+    pairs: dict[str, list[ReferralResult]] = {}
+    for result in results:
+        if result.case.pair:
+            pairs.setdefault(result.case.pair, []).append(result)
+    flat = {
+        pair: _queries_flat([r.measurement for r in sorted(members, key=lambda r: r.case.size)])
+        for pair, members in pairs.items()
+        if len(members) > 1
+    }
+    table_rows = []
+    for result in results:
+        page = median(result.measurement.timings_ms)
+        fast = OK if page < LIST_MEDIAN_MS else MISSED
+        near_raw = OK if page <= RAW_RATIO * median(result.raw_ms) else MISSED
+        pair_flat = flat.get(result.case.pair)
+        queries = NONE if pair_flat is None else (OK if pair_flat else MISSED)
+        table_rows.append(ReferralRow(result, (fast, near_raw, queries)))
+    return table_rows
+
+
+def referral_missed(table_rows: list[ReferralRow]) -> int:
+    """Missed targets, a "queries flat" pair counted once."""
+    missed = sum(row.verdicts[0] == MISSED for row in table_rows)
+    missed += sum(row.verdicts[1] == MISSED for row in table_rows)
+    missed += len({row.result.case.pair for row in table_rows if row.verdicts[2] == MISSED})
+    return missed
+
+
+def referral_table(table_rows: list[ReferralRow]) -> str:
+    body = [
+        [
+            row.result.case.scenario.name,
+            f"{median(row.measurement.timings_ms):.1f}",
+            f"{p95(row.measurement.timings_ms):.1f}",
+            queries_label(row.measurement.query_counts),
+            f"{median(row.measurement.sql_ms):.1f}" if row.measurement.sql_ms else NONE,
+            f"{median(row.result.raw_ms):.2f}",
+            f"{p95(row.result.raw_ms):.2f}",
+            f"{row.ratio:.1f}x",
+            *row.verdicts,
+        ]
+        for row in table_rows
+    ]
+    headers = ["referral queue", "median ms", "p95 ms", "queries", "SQL ms", "raw median", "raw p95", "page/raw"]
+    return _table([*headers, *REFERRAL_TARGETS], body, right=set(range(1, 8)))

@@ -59,3 +59,24 @@ def test_referral_from_practice_to_enrollment(world, page, screenshot):
     expect(row).to_contain_text("Enrolled")
     expect(row).to_contain_text(world.a_cm.get_full_name())
     screenshot("4-practice-sees-enrolled")
+
+
+def test_queue_keyboard_navigation(world, page):
+    from tests.conftest import make_member
+    from tests.referrals.conftest import submit
+
+    first = submit(world, world.m_a1, urgency="urgent")
+    second = submit(world, make_member(world.plan_a, practice=world.p1, first="Zed", last="Zulu"))
+    sign_in(page, "a_cm")
+    page.goto("/referrals/")
+    page.keyboard.press("j")
+    expect(page.locator("tr.selected")).to_contain_text("Arbor, Alice")  # urgent first
+    page.keyboard.press("j")
+    expect(page.locator("tr.selected")).to_contain_text("Zulu, Zed")
+    page.keyboard.press("k")
+    page.keyboard.press("x")
+    expect(page.locator("tr.selected input[type=checkbox]")).to_be_checked()
+    page.keyboard.press("j")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{page.url.split('/referrals/')[0]}/referrals/{second.public_id}/")
+    assert first.status == "submitted"
