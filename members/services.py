@@ -298,6 +298,23 @@ def care_team_set_care_manager(*, actor: Actor, member: Member, user: User) -> C
     return entry
 
 
+@transaction.atomic
+def care_team_release_care_manager(*, actor: Actor, member: Member, user: User, reason: str) -> bool:
+    """End `user`'s place as the member's plan care manager (a referral closed without
+    enrollment). True if there was one to end."""
+    Member.objects.select_for_update().get(pk=member.pk)
+    entry = CareTeamMember.objects.filter(
+        member=member, role=CareTeamMember.Role.CARE_MANAGER, user=user, end_date__isnull=True
+    ).first()
+    if entry is None:
+        return False
+    entry.end_date = max(member.plan.local_date(), entry.start_date)
+    entry.end_reason, entry.is_point_of_contact = reason[:200], False
+    entry.save(update_fields=["end_date", "end_reason", "is_point_of_contact"])
+    _audit_member(actor, member, audit.Action.UPDATE, f"Care team: ended {entry.name}", reason=entry.end_reason)
+    return True
+
+
 def consent_covers(*, member: Member, organization: Organization, purpose: str, substance_use: bool = False) -> bool:
     """Whether a release in force today lets the plan share with `organization` for `purpose`."""
     return (

@@ -25,7 +25,11 @@ from caseloads.models import Acuity, Enrollment, Program
 from core import audit, deadlines, notifications
 from core.audit import Action
 from members.models import Member
-from members.services import care_team_set_care_manager, has_care_coordination_consent
+from members.services import (
+    care_team_release_care_manager,
+    care_team_set_care_manager,
+    has_care_coordination_consent,
+)
 from organizations.access import Actor
 from organizations.models import Credential, Organization, Partnership, PartnershipContact, Role, User
 from organizations.services import business_calendar
@@ -377,6 +381,20 @@ def referral_transition(
         deadlines.cancel_prefix(prefix=f"referral:{referral.pk}:")
         referral.due_at, referral.due_step = None, ""
         referral.outcome_reason = reason
+    if (
+        to in ENDINGS
+        and referral.assigned_to_id
+        and not Enrollment.objects.active()
+        .filter(member=referral.member, care_manager_id=referral.assigned_to_id)
+        .exists()
+    ):
+        # Not in care management after all: the care manager is no longer the point of contact.
+        care_team_release_care_manager(
+            actor=Actor.system(),
+            member=referral.member,
+            user=referral.assigned_to,
+            reason=f"Referral {Status(to).label.lower()}",
+        )
     if to == Status.OUTREACH:
         _cancel_step(referral, "first_outreach")
         referral.due_at, referral.due_step = None, ""

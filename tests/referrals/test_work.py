@@ -188,3 +188,16 @@ def test_plan_internal_notes_never_reach_the_practice(consented, client_for):
     assert all("internal_note" not in event for event in api["timeline"])
     plan = client_for(world.a_cm).get(f"/api/v1/referrals/{referral.public_id}/").json()
     assert any(event.get("internal_note") == "Sounded unwell; check in monthly" for event in plan["timeline"])
+
+
+def test_a_referral_closed_without_enrollment_ends_the_care_managers_place(consented):
+    world = consented
+    referral = put_in(submit(world), Status.TRIAGED, world)
+    referral_claim(actor=world.actor(world.a_cm), referral=referral)
+    assert CareTeamMember.objects.get(member=world.m_a1, user=world.a_cm).is_point_of_contact
+    referral_transition(
+        actor=world.actor(world.a_cm), referral=referral, to=Status.NOT_ELIGIBLE, reason="Moving out of state"
+    )
+    entry = CareTeamMember.objects.get(member=world.m_a1, user=world.a_cm)
+    assert entry.end_date is not None and not entry.is_point_of_contact
+    assert entry.end_reason == "Referral not eligible"
