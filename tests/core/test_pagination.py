@@ -1,3 +1,6 @@
+import re
+from html import unescape
+
 import pytest
 
 from core.pagination import BadCursor, paginate
@@ -49,3 +52,27 @@ def test_bad_cursor_in_the_api_names_the_parameter(world, client_for):
     assert "cursor" in response.json()
     response = client_for(world.a_cm).get("/api/v1/members/", {"page_size": "0"})
     assert response.status_code == 400 and "page_size" in response.json()
+
+
+def test_the_pages_next_and_previous_links_walk_the_list(world, client_for):
+    """Follow the rendered links, as a person would: each keeps the filters and moves the cursor."""
+    for i in range(12):
+        make_member(world.plan_a, first=f"L{i:02d}", last="Linkwalk", preferred_language="Tagalog")
+    make_member(world.plan_a, first="L05x", last="Linkwalk", preferred_language="English")  # filtered out
+    client = client_for(world.a_cm)
+
+    def rows_and_links(url):
+        html = client.get(url).content.decode()
+        names = re.findall(r"Linkwalk, (\w+)", html)
+        links = dict((rel, unescape(href)) for href, rel in re.findall(r'<a href="([^"]*)" rel="(next|prev)"', html))
+        return names, links
+
+    names, links = rows_and_links("/members/?language=tagalog&size=5")
+    pages = [names]
+    while "next" in links:
+        assert links["next"].startswith("?language=tagalog&")
+        names, links = rows_and_links("/members/" + links["next"])
+        pages.append(names)
+    assert pages == [[f"L{i:02d}" for i in range(s, min(s + 5, 12))] for s in (0, 5, 10)]
+    names, _ = rows_and_links("/members/" + links["prev"])
+    assert names == pages[1]

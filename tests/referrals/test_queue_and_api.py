@@ -1,4 +1,6 @@
 import datetime as dt
+import re
+from html import unescape
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -79,6 +81,22 @@ def test_keyset_pages_walk_the_whole_queue(world, client_for, crowd):
         seen += [r["id"] for r in body["results"]]
         url = body["next"]
     assert len(seen) == len(set(seen)) == 12
+
+
+def test_the_queue_pages_links_keep_the_filters(world, client_for, crowd):
+    """Follow the rendered links: the status count link, then Next, stay within the filter."""
+    client = client_for(world.a_cm)
+    html = client.get("/referrals/", {"size": "4"}).content.decode()
+    submitted = unescape(re.search(r'<a href="([^"]*status=submitted[^"]*)"', html).group(1))
+    assert submitted.startswith("?") and "size=4" in submitted and not submitted.startswith("??")
+    seen, url = [], "/referrals/" + submitted
+    while url:
+        page = client.get(url)
+        seen += [row["id"] for row in page.context["rows"]]
+        assert all(row["status"] == "submitted" for row in page.context["rows"])
+        found = re.search(r'<a href="([^"]*)" rel="next"', page.content.decode())
+        url = "/referrals/" + unescape(found.group(1)) if found else None
+    assert len(seen) == len(set(seen)) == 10
 
 
 def test_bulk_assign_and_claim(world, client_for, crowd):
