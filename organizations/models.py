@@ -83,6 +83,14 @@ class Organization(models.Model):
             ("assign_referrals", "Assign and reassign referrals to care managers"),
             ("work_referrals", "Reach out to referred members and decide enrollment"),
             ("import_referral_lists", "Create referrals in bulk from a predictive-model list"),
+            ("view_caseloads", "See enrollments, worklist tasks and the contact log"),
+            ("work_caseloads", "Change acuity, end enrollments, work tasks and log contacts"),
+            ("supervise_caseloads", "See the caseload dashboard and reassign members between care managers"),
+            ("view_careplans", "See care plans and assessments (a practice: the shared parts only)"),
+            ("edit_careplans", "Assess members and edit their care plans"),
+            ("acknowledge_careplans", "Acknowledge a shared care plan and add the practice's interventions"),
+            ("request_records", "Ask a practice for records"),
+            ("answer_record_requests", "Answer the plan's requests for records"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["kind", "npi"], condition=~Q(npi=""), name="org_unique_npi_per_kind"),

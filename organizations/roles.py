@@ -30,23 +30,41 @@ _PLAN_CARE = {
     "view_staff",
     "view_referrals",
     "record_referrals",
+    "view_caseloads",
+    "view_careplans",
 }
-_CARE_WORK = {"triage_referrals", "claim_referrals", "work_referrals"}
-_PRACTICE = {"view_members", "view_staff", "view_referrals", "refer_members"}
+_CARE_WORK = {
+    "triage_referrals",
+    "claim_referrals",
+    "work_referrals",
+    "work_caseloads",
+    "edit_careplans",
+    "request_records",
+}
+_PRACTICE = {
+    "view_members",
+    "view_staff",
+    "view_referrals",
+    "refer_members",
+    "view_careplans",
+    "acknowledge_careplans",
+    "answer_record_requests",
+}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.PLAN_ADMIN: frozenset(
         _PLAN_CARE
         | {"import_roster", "view_audit", "manage_staff", "manage_partnerships", "review_partnerships"}
-        | {"triage_referrals", "assign_referrals", "import_referral_lists"}
+        | {"triage_referrals", "assign_referrals", "import_referral_lists", "supervise_caseloads"}
     ),
     Role.SUPERVISOR: frozenset(
         _PLAN_CARE
         | {"review_partnerships", "triage_referrals", "work_referrals", "assign_referrals", "import_referral_lists"}
+        | {"work_caseloads", "supervise_caseloads", "edit_careplans", "request_records"}
     ),
     Role.CARE_MANAGER: frozenset(_PLAN_CARE | _CARE_WORK),
     Role.CARE_COORDINATOR: frozenset(_PLAN_CARE | _CARE_WORK),
-    Role.MEMBER_ADVOCATE: frozenset(_PLAN_CARE | {"claim_referrals", "work_referrals"}),
+    Role.MEMBER_ADVOCATE: frozenset(_PLAN_CARE | {"claim_referrals", "work_referrals", "work_caseloads"}),
     Role.INTAKE: frozenset(
         {
             "view_members",
