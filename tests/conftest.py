@@ -34,9 +34,12 @@ from organizations.access import Actor
 from organizations.models import Credential, Organization, Role, User
 from tests.factories import MemberFactory
 
-# The suite's cache is Redis database 15 of the configured server, never a developer's database 0.
+# The suite's cache is Redis database 15 of the configured server, never a developer's database 0;
+# keys carry the test database's name, so two checkouts' suites on one machine never read each
+# other's cached permissions.
 if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
     settings.CACHES["default"]["LOCATION"] = re.sub(r"/\d+$", "", settings.CACHES["default"]["LOCATION"]) + "/15"
+    settings.CACHES["default"]["KEY_PREFIX"] = settings.DATABASES["default"]["TEST"]["NAME"]
 
 PASSWORD = "correct horse battery staple"
 _PASSWORD_HASH: str | None = None
@@ -194,7 +197,14 @@ def broker():
 
     from tests.support import RedisServer
 
-    cache.clear()  # nothing cached by an earlier run (permissions, sessions) leaks into this one
+    # Nothing cached by an earlier run (permissions, sessions) leaks into this one; only this
+    # suite's keys go, so another checkout's suite running beside this one keeps its own.
+    if hasattr(cache, "_cache"):
+        client = cache._cache.get_client(write=True)
+        for key in client.scan_iter(match=f"{cache.key_prefix}:*", count=1000):
+            client.delete(key)
+    else:
+        cache.clear()
     server = RedisServer()
     server.start()
     celery_app.conf.broker_url = server.url
