@@ -23,3 +23,27 @@ class EnrollmentQuerySet(models.QuerySet):
         if actor.is_practice_staff:
             return self.filter(member__in=Member.objects.visible_to(actor))
         return self.none()
+
+
+class TaskQuerySet(models.QuerySet):
+    def open(self) -> TaskQuerySet:
+        return self.filter(status="open")
+
+    def visible_to(self, actor: Actor) -> TaskQuerySet:
+        """Worklist tasks are the plan's own work: plan staff only."""
+        if actor.is_plan_staff:
+            return self.filter(plan_id=actor.organization.pk)
+        return self.none()
+
+
+class ContactLogQuerySet(models.QuerySet):
+    def visible_to(self, actor: Actor) -> ContactLogQuerySet:
+        """The plan's whole log; a practice sees the shareable entries about its attributed
+        patients (the caller checks that a release covers the practice)."""
+        from members.models import Member
+
+        if actor.is_plan_staff:
+            return self.filter(plan_id=actor.organization.pk)
+        if actor.is_practice_staff:
+            return self.filter(shareable=True, member__in=Member.objects.visible_to(actor))
+        return self.none()

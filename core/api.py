@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
@@ -13,6 +14,13 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from core import context
 from core.pagination import BadCursor, paginate
 from organizations.access import Actor, get_actor
+
+
+def service_error(error: DjangoValidationError) -> exceptions.ValidationError:
+    """A service's ValidationError as a 400 body keyed by the fields it names."""
+    return exceptions.ValidationError(
+        error.message_dict if hasattr(error, "error_dict") else {"detail": error.messages}
+    )
 
 
 class ActorMixin:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -47,6 +48,16 @@ def page_args(request: HttpRequest, default_size: int = 50) -> tuple[str | None,
 
 def bad_cursor_response(request: HttpRequest, exc: BadCursor) -> HttpResponse:
     return render(request, "error.html", {"title": "Page not available", "message": str(exc)}, status=400)
+
+
+def message_errors(request: HttpRequest, error: ValidationError) -> None:
+    """A service's ValidationError as flash messages, each naming its field (for a form posted
+    from a page that redirects back)."""
+    if hasattr(error, "error_dict"):
+        for field, problems in error.message_dict.items():
+            messages.error(request, f"{field.replace('_', ' ').capitalize()}: {' '.join(problems)}")
+    else:
+        messages.error(request, " ".join(error.messages))
 
 
 def apply_service_errors(form: Any, error: ValidationError) -> None:

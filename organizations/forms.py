@@ -50,6 +50,7 @@ class StaffForm(forms.Form):
     role = forms.ChoiceField(choices=())
     credential = forms.ChoiceField(choices=Credential.choices, required=False)
     title = forms.CharField(max_length=100, required=False)
+    team = forms.CharField(max_length=60, required=False, help_text="The care team a supervisor filters by.")
     phone = forms.CharField(max_length=32, required=False)
     languages = forms.CharField(required=False, help_text="Comma-separated, e.g. English, Spanish.")
     caseload_capacity = forms.IntegerField(min_value=0, max_value=500, initial=0)

@@ -171,6 +171,7 @@ class User(AbstractUser):
     role = models.CharField(max_length=32, choices=Role.choices, blank=True)
     credential = models.CharField(max_length=8, choices=Credential.choices, blank=True)
     title = models.CharField(max_length=100, blank=True)
+    team = models.CharField(max_length=60, blank=True, help_text="The care team a supervisor filters by.")
     phone = models.CharField(max_length=32, blank=True)
     languages = ArrayField(models.CharField(max_length=32), default=list, blank=True)
     caseload_capacity = models.PositiveIntegerField(

@@ -23,7 +23,17 @@ from organizations.models import (
 from organizations.roles import place_in_role_group, sync_role_permissions
 
 REVIEW_REMINDER_DAYS = 30
-STAFF_FIELDS = ("first_name", "last_name", "email", "title", "phone", "credential", "languages", "caseload_capacity")
+STAFF_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "title",
+    "team",
+    "phone",
+    "credential",
+    "languages",
+    "caseload_capacity",
+)
 
 
 def business_calendar(plan: Organization) -> BusinessCalendar:

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from caseloads.models import ACUITY_WEIGHT, Enrollment
+from caseloads.services import CARE_ROLES
 from core.pagination import Page, paginate
 from organizations.access import Actor
 from organizations.models import Credential, Role, User
@@ -164,7 +165,7 @@ def care_staff(actor: Actor) -> QuerySet[User]:
     )
     return (
         User.objects.visible_to(actor)
-        .filter(role__in=[Role.CARE_MANAGER, Role.CARE_COORDINATOR, Role.MEMBER_ADVOCATE], is_active=True)
+        .filter(role__in=CARE_ROLES, is_active=True)
         .annotate(
             load=Coalesce(Subquery(enrolled, output_field=FloatField()), 0.0)
             + Coalesce(Subquery(assigned, output_field=FloatField()), 0.0)

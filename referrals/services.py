@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from caseloads.models import Acuity, Enrollment, Program
+from caseloads.services import check_care_staff, enrollment_start
 from core import audit, deadlines, notifications
 from core.audit import Action
 from members.models import Member
@@ -356,15 +357,12 @@ def referral_transition(
     elif to == Status.ENROLLED:
         if acuity not in Acuity.values:
             raise ValidationError({"acuity": "is required"})
-        if Enrollment.objects.active().filter(member=referral.member).exists():
-            raise ValidationError("The member is already enrolled in care management.")
-        Enrollment.objects.create(
-            plan_id=referral.plan_id,
+        enrollment_start(
+            actor=actor,
             member=referral.member,
             program=referral.program,
             acuity=acuity,
             care_manager=referral.assigned_to,
-            start_date=referral.plan.local_date(),
             referral=referral,
         )
     elif to == Status.UNABLE_TO_REACH:
@@ -410,17 +408,13 @@ def referral_transition(
 def _assign(actor: Actor, referral: Referral, assignee: User | None, now: dt.datetime) -> None:
     if assignee is None:
         raise ValidationError({"assignee": "Choose a care manager."})
-    if assignee.organization_id != referral.plan_id or assignee.role not in CARE_ROLES or not assignee.is_active:
-        raise ValidationError({"assignee": "must be an active care manager, coordinator or advocate of the plan"})
+    check_care_staff(assignee, referral.plan_id, field="assignee")
     _cancel_step(referral, "first_outreach")
     referral.assigned_to, referral.assigned_at = assignee, now
     referral.due_at, referral.due_step = _schedule_step(referral, "first_outreach", now), "first_outreach"
     care_team_set_care_manager(actor=Actor.system(), member=referral.member, user=assignee)
     if actor.user is None or assignee.pk != actor.user.pk:
         _notify_user(assignee, referral, f"Referral assigned to you: {referral.member.full_name}")
-
-
-CARE_ROLES = (Role.CARE_MANAGER, Role.CARE_COORDINATOR, Role.MEMBER_ADVOCATE)
 
 
 @transaction.atomic
@@ -435,8 +429,7 @@ def referral_reassign(*, actor: Actor, referral: Referral, assignee: User, reaso
     if referral.status == Status.ASSIGNED:
         _assign(actor, referral, assignee, now)
     else:  # in outreach: the clock for the first attempt has stopped already
-        if assignee.organization_id != referral.plan_id or assignee.role not in CARE_ROLES:
-            raise ValidationError({"assignee": "must be a care manager, coordinator or advocate of the plan"})
+        check_care_staff(assignee, referral.plan_id, field="assignee")
         referral.assigned_to, referral.assigned_at = assignee, now
         care_team_set_care_manager(actor=Actor.system(), member=referral.member, user=assignee)
         _notify_user(assignee, referral, f"Referral assigned to you: {referral.member.full_name}")

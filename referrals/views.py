@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core import audit
-from core.http import apply_service_errors, bad_cursor_response, page_args, render_page, staff_view
+from core.http import apply_service_errors, bad_cursor_response, message_errors, page_args, render_page, staff_view
 from core.pagination import BadCursor, paginate
 from members.models import Member
 from members.selectors import access_member, member_summary
@@ -274,11 +274,7 @@ def _redirect_back(referral: Referral) -> HttpResponse:
 
 
 def _report(request: HttpRequest, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, problems in error.message_dict.items():
-            messages.error(request, f"{field.replace('_', ' ').capitalize()}: {' '.join(problems)}")
-    else:
-        messages.error(request, " ".join(error.messages))
+    message_errors(request, error)
     if isinstance(error, TransitionError) and error.allowed:
         messages.info(request, "Possible next: " + ", ".join(Status(s).label.lower() for s in error.allowed) + ".")
 

@@ -67,6 +67,7 @@ class StaffSerializer(serializers.ModelSerializer):
             "role",
             "credential",
             "title",
+            "team",
             "phone",
             "languages",
             "caseload_capacity",

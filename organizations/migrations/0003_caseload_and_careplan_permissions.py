@@ -4,14 +4,44 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('organizations', '0002_alter_organization_options'),
+        ("organizations", "0002_alter_organization_options"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='organization',
-            options={'ordering': ['name'], 'permissions': [('view_members', "View the plan's members, or a practice's attributed patients"), ('change_members', 'Edit member demographics and contact details'), ('view_member_internal', 'See plan-internal member details (risk inputs)'), ('manage_care_team', 'Add and end care team entries'), ('manage_consents', 'Record and revoke releases of information'), ('import_roster', 'Upload eligibility and attribution rosters'), ('view_audit', 'Browse the audit trail'), ('view_staff', "See the organization's staff directory"), ('manage_staff', 'Add staff and change their roles'), ('manage_partnerships', 'Edit partnership agreements and points of contact'), ('review_partnerships', 'Record the annual partnership review'), ('view_referrals', "See referrals: a plan's queue, or the referrals a practice made"), ('refer_members', "Refer attributed patients to the plan's care management"), ('record_referrals', "Record referrals from the plan's own sources"), ('triage_referrals', 'Acknowledge, triage, reopen and close referrals'), ('claim_referrals', 'Take an unassigned referral from the pool'), ('assign_referrals', 'Assign and reassign referrals to care managers'), ('work_referrals', 'Reach out to referred members and decide enrollment'), ('import_referral_lists', 'Create referrals in bulk from a predictive-model list'), ('view_caseloads', 'See enrollments, worklist tasks and the contact log'), ('work_caseloads', 'Change acuity, end enrollments, work tasks and log contacts'), ('supervise_caseloads', 'See the caseload dashboard and reassign members between care managers'), ('view_careplans', 'See care plans and assessments (a practice: the shared parts only)'), ('edit_careplans', 'Assess members and edit their care plans'), ('acknowledge_careplans', "Acknowledge a shared care plan and add the practice's interventions"), ('request_records', 'Ask a practice for records'), ('answer_record_requests', "Answer the plan's requests for records")]},
+            name="organization",
+            options={
+                "ordering": ["name"],
+                "permissions": [
+                    ("view_members", "View the plan's members, or a practice's attributed patients"),
+                    ("change_members", "Edit member demographics and contact details"),
+                    ("view_member_internal", "See plan-internal member details (risk inputs)"),
+                    ("manage_care_team", "Add and end care team entries"),
+                    ("manage_consents", "Record and revoke releases of information"),
+                    ("import_roster", "Upload eligibility and attribution rosters"),
+                    ("view_audit", "Browse the audit trail"),
+                    ("view_staff", "See the organization's staff directory"),
+                    ("manage_staff", "Add staff and change their roles"),
+                    ("manage_partnerships", "Edit partnership agreements and points of contact"),
+                    ("review_partnerships", "Record the annual partnership review"),
+                    ("view_referrals", "See referrals: a plan's queue, or the referrals a practice made"),
+                    ("refer_members", "Refer attributed patients to the plan's care management"),
+                    ("record_referrals", "Record referrals from the plan's own sources"),
+                    ("triage_referrals", "Acknowledge, triage, reopen and close referrals"),
+                    ("claim_referrals", "Take an unassigned referral from the pool"),
+                    ("assign_referrals", "Assign and reassign referrals to care managers"),
+                    ("work_referrals", "Reach out to referred members and decide enrollment"),
+                    ("import_referral_lists", "Create referrals in bulk from a predictive-model list"),
+                    ("view_caseloads", "See enrollments, worklist tasks and the contact log"),
+                    ("work_caseloads", "Change acuity, end enrollments, work tasks and log contacts"),
+                    ("supervise_caseloads", "See the caseload dashboard and reassign members between care managers"),
+                    ("view_careplans", "See care plans and assessments (a practice: the shared parts only)"),
+                    ("edit_careplans", "Assess members and edit their care plans"),
+                    ("acknowledge_careplans", "Acknowledge a shared care plan and add the practice's interventions"),
+                    ("request_records", "Ask a practice for records"),
+                    ("answer_record_requests", "Answer the plan's requests for records"),
+                ],
+            },
         ),
     ]

@@ -5,11 +5,10 @@ from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import ActorMixin
+from core.api import ActorMixin, service_error
 from organizations.models import Organization, User
 from referrals import selectors, services
 from referrals.api.serializers import (
@@ -20,10 +19,6 @@ from referrals.api.serializers import (
 )
 from referrals.filters import QueueFilter
 from referrals.models import ReferralEvent, Status
-
-
-def _validation(error: DjangoValidationError) -> ValidationError:
-    return ValidationError(error.message_dict if hasattr(error, "error_dict") else {"detail": error.messages})
 
 
 class ReferralList(ActorMixin, generics.ListCreateAPIView):
@@ -83,7 +78,7 @@ class ReferralList(ActorMixin, generics.ListCreateAPIView):
                 actor=self.actor, member=member, source=source, intake=intake, referring_practice=practice
             )
         except DjangoValidationError as error:
-            raise _validation(error) from error
+            raise service_error(error) from error
         return Response(ReferralSerializer(referral).data, status=status.HTTP_201_CREATED)
 
 
@@ -130,5 +125,5 @@ class ReferralTransition(ActorMixin, APIView):
                 status=status.HTTP_409_CONFLICT,
             )
         except DjangoValidationError as error:
-            raise _validation(error) from error
+            raise service_error(error) from error
         return Response(ReferralSerializer(referral).data)

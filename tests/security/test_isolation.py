@@ -58,6 +58,9 @@ class Objects:
     organization: object
     referral: object
     attachment: object
+    enrollment: object
+    task: object
+    contact_entry: object
 
 
 def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, organization, uploader) -> Objects:
@@ -84,6 +87,34 @@ def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, or
         referral=referral,
         upload=SimpleUploadedFile("note.pdf", b"%PDF-1.4 test", content_type="application/pdf"),
     )
+    from caseloads import services as caseload_services
+
+    enrollment = caseload_services.enrollment_start(
+        actor=SYSTEM, member=member, program="behavioral_health", acuity="high", care_manager=staff
+    )
+    plan_actor = Actor.for_user(staff)
+    enrollment = caseload_services.enrollment_set_co_management(
+        actor=plan_actor, enrollment=enrollment, partner=world.community, contact=f"Secret partner contact {tag}"
+    )
+    task = caseload_services.task_create(
+        actor=plan_actor,
+        member=member,
+        owner=staff,
+        title=f"Secret task {tag}",
+        due_date=plan.local_date(),
+        origin="care_plan",
+    )
+    import django.utils.timezone as tz
+
+    contact_entry = caseload_services.contact_log(
+        actor=plan_actor,
+        member=member,
+        made_at=tz.now(),
+        method="phone",
+        with_whom=f"Secret contact {tag}",
+        outcome="completed",
+        shareable=True,
+    )
     return Objects(
         member,
         entry,
@@ -96,6 +127,9 @@ def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, or
         organization,
         referral,
         attachment,
+        enrollment,
+        task,
+        contact_entry,
     )
 
 
@@ -158,6 +192,8 @@ def _value(name: str, objs: Objects):
         "organization_id": objs.organization.public_id,
         "referral_id": objs.referral.public_id,
         "attachment_id": objs.attachment.public_id,
+        "enrollment_id": objs.enrollment.public_id,
+        "task_id": objs.task.public_id,
     }
     assert name in values, (
         f"URL parameter <{name}> is not covered by the isolation walk: add what an object of another "
@@ -234,6 +270,13 @@ LIST_PROBES = [
     "/referrals/?status=closed",
     "/referrals/sent/",
     "/api/v1/referrals/",
+    "/worklist/",
+    "/worklist/?owner=all",
+    "/caseloads/",
+    "/caseloads/rounds/",
+    "/api/v1/enrollments/",
+    "/api/v1/tasks/",
+    "/api/v1/tasks/?owner=all",
     "/",
 ]
 
@@ -253,6 +296,10 @@ def test_lists_never_show_another_tenants_rows(world, tenants, client_for, perso
         str(foreign.roster_import.public_id),
         str(foreign.referral.public_id),
         foreign.referral.reason,
+        str(foreign.enrollment.public_id),
+        foreign.task.title,
+        foreign.contact_entry.with_whom,
+        foreign.enrollment.co_manager_contact,
     ]
     for probe in LIST_PROBES:
         url = probe.format(last=member.last_name, number=member.member_number)
