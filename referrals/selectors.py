@@ -61,7 +61,7 @@ def queue_page(qs: QuerySet, *, closed: bool, cursor: str | None, size: int) -> 
 def status_counts(qs: QuerySet) -> dict[str, int]:
     """Open referrals per status under the other filters (one query; closed ones are not
     counted: there are far more of them and nobody works them)."""
-    rows = qs.filter(status__in=OPEN).order_by().values("status").annotate(n=Count("id"))
+    rows = qs.filter(status__in=OPEN).order_by().values("status").annotate(n=Count("*"))  # index-only
     counts = {status: 0 for status in OPEN}
     counts.update({row["status"]: row["n"] for row in rows})
     return counts
