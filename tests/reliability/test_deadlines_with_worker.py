@@ -204,3 +204,41 @@ def test_missed_referral_acknowledgement_escalates_once_through_beat_and_worker(
     assert Notification.objects.filter(kind="referral.overdue", recipient=world.a_supervisor).count() == 1
     assert ReferralEvent.objects.filter(referral=referral, kind="deadline_missed").count() == 1
     assert Referral.objects.get(pk=referral.pk).missed_deadlines == 1
+
+
+def test_coverage_ends_and_members_return_once_through_beat_and_worker(start):
+    """A covered caseload: when the cover ends, beat and a real worker bring every member back
+    to their care manager once, and say so once."""
+    from caseloads.models import Coverage, Enrollment, EnrollmentEvent
+    from caseloads.services import coverage_start, enrollment_start
+    from organizations.access import Actor
+    from organizations.models import Role
+    from tests.conftest import make_member, make_user
+
+    world = build_world()
+    cover = make_user(world.plan_a, "cover_cm", Role.CARE_MANAGER, caseload_capacity=40)
+    for i in range(3):
+        enrollment_start(
+            actor=SYSTEM,
+            member=make_member(world.plan_a, practice=world.p1, first=f"W{i}"),
+            program="complex_care",
+            acuity="moderate",
+            care_manager=world.a_cm,
+        )
+    coverage = coverage_start(
+        actor=Actor.for_user(world.a_supervisor),
+        absent=world.a_cm,
+        covering=cover,
+        ends_on=world.plan_a.local_date(),
+        reason="Training week",
+    )
+    back = Deadline.objects.get(key=f"coverage:{coverage.pk}:return")
+    Deadline.objects.filter(pk=back.pk).update(due_at=timezone.now() - dt.timedelta(seconds=1))
+    start("worker")
+    start("beat")
+    wait_for(lambda: _state(back) == "done", timeout=60, what="the coverage to end")
+    time.sleep(3)
+    assert Coverage.objects.get(pk=coverage.pk).status == "returned"
+    assert Enrollment.objects.active().filter(care_manager=world.a_cm).count() == 3
+    assert EnrollmentEvent.objects.filter(kind="coverage", to_value=str(world.a_cm)).count() == 3
+    assert Notification.objects.filter(recipient=world.a_cm, title__contains="assigned to you").count() == 1
