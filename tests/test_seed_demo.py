@@ -2,6 +2,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from caseloads.models import Enrollment, Task
 from members.management.commands.seed_demo import LOGINS
 from members.models import Member, ReleaseOfInformation, RosterImport
 from organizations.models import Organization, Partnership, User
@@ -42,8 +43,14 @@ def test_seed_demo_builds_the_world_prints_logins_and_is_idempotent(capsys, monk
         "clinician",
         "community_staff",
     }
+    enrollments = Enrollment.objects.filter(plan=prairie, status="active")
+    assert set(enrollments.values_list("acuity", flat=True)) >= {"high", "moderate", "low", "self_management"}
+    assert enrollments.filter(co_managed=True).exists() and enrollments.filter(delivery_date__isnull=False).exists()
+    assert Task.objects.filter(plan=prairie, status="open").exists()
     counts = (
         Member.objects.count(),
+        Enrollment.objects.count(),
+        Task.objects.count(),
         User.objects.count(),
         Partnership.objects.count(),
         ReleaseOfInformation.objects.count(),
@@ -52,6 +59,8 @@ def test_seed_demo_builds_the_world_prints_logins_and_is_idempotent(capsys, monk
     call_command("seed_demo", members=60, quiet=True)
     assert (
         Member.objects.count(),
+        Enrollment.objects.count(),
+        Task.objects.count(),
         User.objects.count(),
         Partnership.objects.count(),
         ReleaseOfInformation.objects.count(),

@@ -442,6 +442,8 @@ class Command(BaseCommand):
         say("Care teams and releases of information ready.")
         made = self._referrals(orgs, users)
         say(f"Referrals ready ({made} new).")
+        made = self._caseloads(orgs, users)
+        say(f"Caseloads ready ({made} new enrollments).")
         self.stdout.write("\nDemo logins (password from DEMO_PASSWORD, default 'carecoord-demo'):")
         for username in LOGINS:
             user = users[username]
@@ -705,6 +707,83 @@ class Command(BaseCommand):
             first = Referral.objects.filter(plan=plan, status=Status.SUBMITTED).order_by("id").first()
             if first is not None:  # a few days old, so the queue shows what overdue looks like
                 _backdate(first, days=3)
+        return made
+
+    # (acuity, program, care manager) of the Prairie members enrolled directly, besides the referral's
+    CASELOAD_SCRIPT = (
+        ("intensive", "complex_care", "prairie-cm"),
+        ("moderate", "complex_care", "prairie-cm"),
+        ("low", "transitions", "prairie-cm"),
+        ("high", "behavioral_health", "prairie-cm-lcsw"),
+        ("moderate", "behavioral_health", "prairie-cm-lcsw"),
+        ("moderate", "perinatal", "prairie-cm"),
+        ("self_management", "social_needs", "prairie-advocate"),
+    )
+
+    @transaction.atomic
+    def _caseloads(self, orgs: dict[str, Organization], users: dict[str, User]) -> int:
+        """Prairie's care managers with members at every acuity: a history of acuity moves, a
+        behavioral-health case co-managed with a partner, a perinatal member past delivery, tasks
+        (one overdue) and contacts, all through the services."""
+        from caseloads import services as caseload_services
+        from caseloads.models import Enrollment
+
+        plan = orgs["prairie"]
+        if Enrollment.objects.filter(plan=plan, referral__isnull=True).exists():
+            return 0
+        for username, team in (("prairie-cm", "North"), ("prairie-cm-lcsw", "North"), ("prairie-advocate", "South")):
+            User.objects.filter(username=username).update(team=team)
+        supervisor = Actor.for_user(users["prairie-supervisor"])
+        members = list(
+            Member.objects.filter(plan=plan, releases__isnull=False)
+            .exclude(enrollments__status="active")
+            .exclude(referrals__status__in=["submitted", "acknowledged", "triaged", "assigned", "outreach"])
+            .select_related("plan")
+            .order_by("member_number")
+            .distinct()[: len(self.CASELOAD_SCRIPT)]
+        )
+        today = plan.local_date()
+        made = 0
+        for (acuity, program, cm), member in zip(self.CASELOAD_SCRIPT, members, strict=False):
+            manager = Actor.for_user(users[cm])
+            enrollment = caseload_services.enrollment_start(
+                actor=supervisor, member=member, program=program, acuity=acuity, care_manager=users[cm]
+            )
+            made += 1
+            if acuity == "intensive":
+                enrollment = caseload_services.enrollment_change_acuity(
+                    actor=manager, enrollment=enrollment, acuity="high", reason="Two weeks without an ED visit"
+                )
+            if program == "behavioral_health" and acuity == "high":
+                caseload_services.enrollment_set_co_management(
+                    actor=manager,
+                    enrollment=enrollment,
+                    partner=orgs["heartland"],
+                    contact="Intake desk, 217-555-0142",
+                    reason="Shared behavioral-health plan",
+                )
+            if program == "perinatal":
+                caseload_services.enrollment_record_delivery(
+                    actor=manager, enrollment=enrollment, delivery_date=today - dt.timedelta(days=20)
+                )
+            caseload_services.task_create(
+                actor=manager,
+                member=member,
+                owner=users[cm],
+                title="Review medications with the member" if made % 2 else "Confirm the next PCP visit",
+                due_date=today + dt.timedelta(days=made - 3),  # the first ones are overdue
+                origin="care_plan",
+            )
+            caseload_services.contact_log(
+                actor=manager,
+                member=member,
+                made_at=timezone.now() - dt.timedelta(days=made),
+                method="phone",
+                with_whom="Member",
+                outcome="completed",
+                notes="Talked through the care plan; the member agreed to the next steps.",
+                shareable=made % 2 == 0,
+            )
         return made
 
 
