@@ -492,6 +492,36 @@ def task_close(*, actor: Actor, task: Task, status: str = Task.Status.DONE) -> T
     return task
 
 
+def tasks_close_by_origin(*, actor: Actor, origin_key: str, status: str = Task.Status.DONE) -> int:
+    """Close the open task a workflow made (its step is done or moot). Called from inside the
+    workflow's own transaction and permission check; returns how many closed (0 or 1)."""
+    return (
+        Task.objects.open()
+        .filter(origin_key=origin_key)
+        .update(status=status, closed_at=timezone.now(), closed_by=actor.user)
+    )
+
+
+def task_for_step(*, member: Member, owner: User, title: str, due_date: dt.date, origin: str, origin_key: str) -> Task:
+    """The worklist task for a workflow step: one per key; a step handed to someone else moves
+    its open task with it."""
+    task = Task.objects.open().filter(origin_key=origin_key).first()
+    if task is not None:
+        if task.owner_id != owner.pk:
+            task.owner = owner
+            task.save(update_fields=["owner"])
+        return task
+    return task_create(
+        actor=Actor.system(),
+        member=member,
+        owner=owner,
+        title=title,
+        due_date=due_date,
+        origin=origin,
+        origin_key=origin_key,
+    )
+
+
 # Contact log -----------------------------------------------------------------------------------
 
 

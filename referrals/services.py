@@ -21,8 +21,8 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from caseloads.models import Acuity, Enrollment, Program
-from caseloads.services import check_care_staff, enrollment_start
+from caseloads.models import Acuity, Enrollment, Program, Task
+from caseloads.services import check_care_staff, enrollment_start, task_for_step, tasks_close_by_origin
 from core import audit, deadlines, notifications
 from core.audit import Action
 from members.models import Member
@@ -393,6 +393,12 @@ def referral_transition(
             user=referral.assigned_to,
             reason=f"Referral {Status(to).label.lower()}",
         )
+    if to in ENDINGS or to == Status.ENROLLED or to == Status.OUTREACH:
+        tasks_close_by_origin(
+            actor=actor,
+            origin_key=_outreach_task_key(referral),
+            status=Task.Status.DONE if to in (Status.OUTREACH, Status.ENROLLED) else Task.Status.CANCELLED,
+        )
     if to == Status.OUTREACH:
         _cancel_step(referral, "first_outreach")
         referral.due_at, referral.due_step = None, ""
@@ -405,6 +411,26 @@ def referral_transition(
     return referral
 
 
+def _outreach_task_key(referral: Referral) -> str:
+    return f"referral:{referral.pk}:first_outreach"
+
+
+def _outreach_task(referral: Referral) -> None:
+    """The assignee's worklist shows the first outreach attempt, due with its deadline; the open
+    task follows the referral to a new assignee and closes when outreach begins."""
+    if referral.status not in (Status.TRIAGED, Status.ASSIGNED) and referral.attempts.exists():
+        return
+    due = referral.due_at or timezone.now()
+    task_for_step(
+        member=referral.member,
+        owner=referral.assigned_to,
+        title="First outreach attempt (referral)",
+        due_date=timezone.localtime(due, referral.plan.tz).date(),
+        origin=Task.Origin.REFERRAL,
+        origin_key=_outreach_task_key(referral),
+    )
+
+
 def _assign(actor: Actor, referral: Referral, assignee: User | None, now: dt.datetime) -> None:
     if assignee is None:
         raise ValidationError({"assignee": "Choose a care manager."})
@@ -412,6 +438,7 @@ def _assign(actor: Actor, referral: Referral, assignee: User | None, now: dt.dat
     _cancel_step(referral, "first_outreach")
     referral.assigned_to, referral.assigned_at = assignee, now
     referral.due_at, referral.due_step = _schedule_step(referral, "first_outreach", now), "first_outreach"
+    _outreach_task(referral)
     care_team_set_care_manager(actor=Actor.system(), member=referral.member, user=assignee)
     if actor.user is None or assignee.pk != actor.user.pk:
         _notify_user(assignee, referral, f"Referral assigned to you: {referral.member.full_name}")
@@ -431,6 +458,7 @@ def referral_reassign(*, actor: Actor, referral: Referral, assignee: User, reaso
     else:  # in outreach: the clock for the first attempt has stopped already
         check_care_staff(assignee, referral.plan_id, field="assignee")
         referral.assigned_to, referral.assigned_at = assignee, now
+        _outreach_task(referral)
         care_team_set_care_manager(actor=Actor.system(), member=referral.member, user=assignee)
         _notify_user(assignee, referral, f"Referral assigned to you: {referral.member.full_name}")
     referral.save()

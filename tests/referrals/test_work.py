@@ -201,3 +201,30 @@ def test_a_referral_closed_without_enrollment_ends_the_care_managers_place(conse
     entry = CareTeamMember.objects.get(member=world.m_a1, user=world.a_cm)
     assert entry.end_date is not None and not entry.is_point_of_contact
     assert entry.end_reason == "Referral not eligible"
+
+
+def test_the_first_outreach_is_a_task_on_the_assignees_worklist(consented):
+    from caseloads.models import Task
+
+    world = consented
+    other = make_user(world.plan_a, "a_cm_other", Role.CARE_MANAGER, credential="RN", caseload_capacity=30)
+    referral = put_in(submit(world), Status.TRIAGED, world)
+    referral = referral_claim(actor=world.actor(world.a_cm), referral=referral)
+    task = Task.objects.get(origin_key=f"referral:{referral.pk}:first_outreach")
+    assert task.owner == world.a_cm and task.status == "open" and task.origin == "referral"
+    assert task.due_date == timezone.localtime(referral.due_at, world.plan_a.tz).date()
+    referral_reassign(actor=world.actor(world.a_supervisor), referral=referral, assignee=other)
+    task.refresh_from_db()
+    assert task.owner == other and Task.objects.filter(origin_key=task.origin_key).count() == 1
+    outreach_log(actor=world.actor(other), referral=referral, method="phone", outcome="no_answer")
+    task.refresh_from_db()
+    assert task.status == "done"
+
+
+def test_closing_a_referral_before_outreach_cancels_its_task(consented):
+    from caseloads.models import Task
+
+    world = consented
+    referral = referral_claim(actor=world.actor(world.a_cm), referral=put_in(submit(world), Status.TRIAGED, world))
+    referral_transition(actor=world.actor(world.a_cm), referral=referral, to=Status.CANCELLED, reason="Duplicate")
+    assert Task.objects.get(origin_key=f"referral:{referral.pk}:first_outreach").status == "cancelled"
