@@ -6,6 +6,7 @@ import math
 import statistics
 from dataclasses import dataclass
 
+from bench.caseload_dashboard import Result as CaseloadResult
 from bench.referral_queue import Result as ReferralResult
 from bench.roster_import import ImportRun
 from bench.web import Measurement
@@ -189,3 +190,71 @@ def referral_table(table_rows: list[ReferralRow]) -> str:
     ]
     headers = ["referral queue", "median ms", "p95 ms", "queries", "SQL ms", "raw median", "raw p95", "page/raw"]
     return _table([*headers, *REFERRAL_TARGETS], body, right=set(range(1, 8)))
+
+
+# The caseload dashboard -------------------------------------------------------------------------
+
+DASHBOARD_MEDIAN_MS = 100.0
+CASELOAD_TARGETS = (f"median < {DASHBOARD_MEDIAN_MS:g} ms", "queries fixed")
+
+
+@dataclass(frozen=True)
+class CaseloadRow:
+    result: CaseloadResult
+    verdicts: tuple[str, str]  # one per CASELOAD_TARGETS
+
+    @property
+    def measurement(self) -> Measurement:
+        return self.result.measurement
+
+    @property
+    def missed(self) -> int:
+        return sum(verdict == MISSED for verdict in self.verdicts)
+
+
+def caseload_rows(results: list[CaseloadResult]) -> list[CaseloadRow]:
+    """The median target for the dashboard pages; "queries fixed" judged over each group (the
+    dashboard at every filter, the caseload page for a small and a big caseload), fewest rows
+    listed first: the same baseline count however many care managers or members the page lists."""
+    groups: dict[str, list[CaseloadResult]] = {}
+    for result in results:
+        groups.setdefault(result.case.group, []).append(result)
+    fixed = {
+        group: _queries_flat([r.measurement for r in sorted(members, key=lambda r: r.case.rows)])
+        for group, members in groups.items()
+        if len(members) > 1
+    }
+    table_rows = []
+    for result in results:
+        if result.case.timed:
+            fast = OK if median(result.measurement.timings_ms) < DASHBOARD_MEDIAN_MS else MISSED
+        else:
+            fast = NONE
+        group_fixed = fixed.get(result.case.group)
+        queries = NONE if group_fixed is None else (OK if group_fixed else MISSED)
+        table_rows.append(CaseloadRow(result, (fast, queries)))
+    return table_rows
+
+
+def caseload_missed(table_rows: list[CaseloadRow]) -> int:
+    """Missed targets, a "queries fixed" group counted once."""
+    missed = sum(row.verdicts[0] == MISSED for row in table_rows)
+    missed += len({row.result.case.group for row in table_rows if row.verdicts[1] == MISSED})
+    return missed
+
+
+def caseload_table(table_rows: list[CaseloadRow]) -> str:
+    body = [
+        [
+            row.result.case.scenario.name,
+            f"{row.result.rows_seen:,}",
+            f"{median(row.measurement.timings_ms):.1f}",
+            f"{p95(row.measurement.timings_ms):.1f}",
+            queries_label(row.measurement.query_counts),
+            f"{median(row.measurement.sql_ms):.1f}" if row.measurement.sql_ms else NONE,
+            *row.verdicts,
+        ]
+        for row in table_rows
+    ]
+    headers = ["caseloads", "rows", "median ms", "p95 ms", "queries", "SQL ms"]
+    return _table([*headers, *CASELOAD_TARGETS], body, right=set(range(1, 6)))

@@ -85,6 +85,13 @@ class Enrollment(models.Model):
         ]
         indexes = [
             models.Index(fields=["care_manager"], condition=Q(status="active"), name="enrollment_active_by_cm"),
+            # The supervisor's dashboard: active members per care manager, acuity and program,
+            # counted from the index alone (index-only scan), never from the table.
+            models.Index(
+                fields=["plan", "care_manager", "acuity", "program"],
+                condition=Q(status="active"),
+                name="enrollment_active_load",
+            ),
             models.Index(
                 fields=["plan", "co_manager"],
                 condition=Q(status="active", co_managed=True),
@@ -205,7 +212,14 @@ class Task(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["owner", "due_date", "id"], condition=Q(status="open"), name="task_open_by_owner"),
+            # A worklist in due order; with plan and member included, the dashboard counts overdue
+            # and due-this-week tasks per owner from the index alone.
+            models.Index(
+                fields=["owner", "due_date", "id"],
+                include=["plan", "member"],
+                condition=Q(status="open"),
+                name="task_open_by_owner",
+            ),
             models.Index(fields=["plan", "due_date", "id"], condition=Q(status="open"), name="task_open_by_plan"),
             models.Index(fields=["member", "status"], name="task_by_member"),
         ]

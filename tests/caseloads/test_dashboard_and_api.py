@@ -38,6 +38,49 @@ def test_dashboard_counts_acuity_load_overdue_and_this_week(world, client_for, c
     assert client_for(world.a_cm).get("/caseloads/").status_code == 403
 
 
+def test_dashboard_counts_this_weeks_work_and_only_the_programs_tasks(world, client_for, second_cm):
+    """Overdue and due-this-week per care manager: tasks due after the week and referral steps
+    due after it count for nothing; with a program filter, only tasks about members enrolled in
+    that program, and only referral steps of that program."""
+    from referrals.models import Referral
+    from tests.referrals.conftest import submit
+
+    today = world.plan_a.local_date()
+    week_ends = today + dt.timedelta(days=6 - today.weekday())
+    supervisor = world.actor(world.a_supervisor)
+    for program in ("behavioral_health", "complex_care"):
+        member = make_member(world.plan_a, practice=world.p1)
+        enroll(world, member, cm=second_cm, program=program)
+        for due in (today - dt.timedelta(days=2), today, week_ends + dt.timedelta(days=1)):
+            task_create(actor=supervisor, member=member, owner=second_cm, title="t", due_date=due, origin="care_plan")
+    # A task of a member not enrolled at all, overdue: counts unfiltered, never under a program.
+    task_create(
+        actor=supervisor,
+        member=world.m_a2,
+        owner=second_cm,
+        title="t",
+        due_date=today - dt.timedelta(days=1),
+        origin="request",
+    )
+    week_over = dt.datetime.combine(week_ends + dt.timedelta(days=1), dt.time(), tzinfo=world.plan_a.tz)
+    for due_at, program in ((week_over - dt.timedelta(hours=1), "complex_care"), (week_over, "complex_care")):
+        referral = submit(world, make_member(world.plan_a, practice=world.p1))
+        Referral.objects.filter(pk=referral.pk).update(
+            status="assigned", assigned_to=second_cm, due_at=due_at, program=program, priority=2, queue_rank=2
+        )
+    client = client_for(world.a_supervisor)
+
+    def row(**query):
+        rows = client.get("/caseloads/", query).context["board"].rows
+        found = next(r for r in rows if r.user.pk == second_cm.pk)
+        return found.members, found.overdue_tasks, found.due_this_week
+
+    assert row() == (2, 3, 3)  # 2 today + 1 referral step before the week is over
+    assert row(program="complex_care") == (1, 1, 2)
+    assert row(program="behavioral_health") == (1, 1, 1)
+    assert row(program="perinatal") == (0, 0, 0)
+
+
 def test_dashboard_query_count_is_fixed(world, client_for, second_cm):
     client = client_for(world.a_supervisor)
     client.get("/caseloads/")
