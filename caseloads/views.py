@@ -251,13 +251,13 @@ def member_contacts(request: HttpRequest, member_id) -> HttpResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     actor.require("organizations.supervise_caseloads")
-    teams = sorted({t for t in selectors.care_staff(actor).exclude(team="").values_list("team", flat=True)})
-    filters = DashboardFilter(request.GET or None, teams=teams)
+    filters = DashboardFilter(request.GET or None, teams=selectors.teams(actor))
     data = filters.cleaned_data if filters.is_valid() else {}
     board = selectors.dashboard(
         actor, team=data.get("team", ""), program=data.get("program", ""), credential=data.get("credential", "")
     )
-    return render_page(request, "caseloads/dashboard.html", {"board": board, "filters": filters})
+    rows = board.display_rows(caseloads_url=reverse("caseload-dashboard"), worklist_url=reverse("worklist"))
+    return render_page(request, "caseloads/dashboard.html", {"board": board, "rows": rows, "filters": filters})
 
 
 @staff_view
