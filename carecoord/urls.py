@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("members.api.urls")),
     path("", include("organizations.api.urls")),
     path("", include("referrals.api.urls")),
+    path("", include("careplans.api.urls")),
 ]
 
 urlpatterns = [
@@ -19,6 +20,7 @@ urlpatterns = [
     path("", include("members.urls")),
     path("", include("organizations.urls")),
     path("", include("referrals.urls")),
+    path("", include("careplans.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("admin/", admin.site.urls),

@@ -58,6 +58,9 @@ class Objects:
     organization: object
     referral: object
     attachment: object
+    care_plan: object
+    problem: object
+    goal: object
 
 
 def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, organization, uploader) -> Objects:
@@ -84,6 +87,17 @@ def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, or
         referral=referral,
         upload=SimpleUploadedFile("note.pdf", b"%PDF-1.4 test", content_type="application/pdf"),
     )
+    from careplans import services as careplan_services
+
+    care_plan = careplan_services.careplan_start(actor=SYSTEM, member=member)
+    problem = careplan_services.problem_save(
+        actor=SYSTEM,
+        care_plan=care_plan,
+        values={"domain": "social", "description": f"Hidden problem {tag}", "shareable": True},
+    )
+    goal = careplan_services.goal_save(
+        actor=SYSTEM, care_plan=care_plan, values={"problem": problem, "member_words": f"Hidden goal {tag}"}
+    )
     return Objects(
         member,
         entry,
@@ -96,6 +110,9 @@ def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, or
         organization,
         referral,
         attachment,
+        care_plan,
+        problem,
+        goal,
     )
 
 
@@ -158,6 +175,9 @@ def _value(name: str, objs: Objects):
         "organization_id": objs.organization.public_id,
         "referral_id": objs.referral.public_id,
         "attachment_id": objs.attachment.public_id,
+        "item_id": objs.problem.public_id,
+        "goal_id": objs.goal.public_id,
+        "version": 1,
     }
     assert name in values, (
         f"URL parameter <{name}> is not covered by the isolation walk: add what an object of another "

@@ -1,0 +1,84 @@
+"""The care plan as a plain document: what a version snapshot stores and what the API returns.
+
+One shape for both, built from rows the caller already scoped. A link to a problem or goal the
+reader cannot see (a shared goal under a plan-internal problem) comes out as null, so neither the
+link nor anything of the hidden item reaches them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from careplans.models import CarePlan, Goal, Intervention, Problem
+
+
+def _date(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def problem_doc(p: Problem) -> dict[str, Any]:
+    return {
+        "id": str(p.public_id),
+        "domain": p.domain,
+        "description": p.description,
+        "root_causes": p.root_causes,
+        "shareable": p.shareable,
+    }
+
+
+def goal_doc(g: Goal, problem_ids: dict[int, str]) -> dict[str, Any]:
+    return {
+        "id": str(g.public_id),
+        "problem": problem_ids.get(g.problem_id),
+        "member_words": g.member_words,
+        "agreed_on": _date(g.agreed_on),
+        "priority": g.priority,
+        "target_date": _date(g.target_date),
+        "progress": g.progress,
+        "progress_note": g.progress_note,
+        "shareable": g.shareable,
+    }
+
+
+def intervention_doc(i: Intervention, goal_ids: dict[int, str], org_names: dict[int, str]) -> dict[str, Any]:
+    return {
+        "id": str(i.public_id),
+        "goal": goal_ids.get(i.goal_id),
+        "description": i.description,
+        "owner_kind": i.owner_kind,
+        "owner_organization": org_names.get(i.owner_organization_id),
+        "due_date": _date(i.due_date),
+        "status": i.status,
+        "shareable": i.shareable,
+        "added_by_practice": i.added_by_organization_id is not None,
+    }
+
+
+def plan_document(
+    care_plan: CarePlan,
+    *,
+    problems: Iterable[Problem],
+    goals: Iterable[Goal],
+    interventions: Iterable[Intervention],
+    internal: bool,
+) -> dict[str, Any]:
+    """Interventions must come with `owner_organization` loaded (select_related)."""
+    problems, goals, interventions = list(problems), list(goals), list(interventions)
+    problem_ids = {p.pk: str(p.public_id) for p in problems}
+    goal_ids = {g.pk: str(g.public_id) for g in goals}
+    org_names = {i.owner_organization_id: i.owner_organization.name for i in interventions if i.owner_organization_id}
+    doc: dict[str, Any] = {
+        "id": str(care_plan.public_id),
+        "member": str(care_plan.member.public_id),
+        "version": care_plan.version,
+        "updated_at": care_plan.updated_at.isoformat() if care_plan.updated_at else None,
+        "problems": [problem_doc(p) for p in problems],
+        "goals": [goal_doc(g, problem_ids) for g in goals],
+        "interventions": [intervention_doc(i, goal_ids, org_names) for i in interventions],
+    }
+    if internal:
+        doc["barriers"] = care_plan.barriers
+        doc["strengths"] = care_plan.strengths
+        doc["next_review_on"] = _date(care_plan.next_review_on)
+    return doc

@@ -1,0 +1,203 @@
+"""One integrated, person-centred care plan per member (seed 003): problems across the physical,
+behavioral and social domains, goals in the member's own words, interventions with an owner,
+barriers and strengths. Every change bumps the plan's version and keeps a full snapshot.
+
+Sharing (DESIGN.md "consent gates sharing"): problems, goals and interventions are plan-internal
+unless marked `shareable`; a practice sees the shareable ones of its attributed patients, and only
+while a release of information names it for care coordination (careplans.querysets).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Now
+
+from careplans.querysets import CarePlanChildQuerySet, CarePlanQuerySet, PlanOnlyChildQuerySet, SharedItemQuerySet
+from core.ids import uuid7
+from members.models import Member
+from organizations.models import Organization
+
+
+class Domain(models.TextChoices):
+    PHYSICAL = "physical", "Physical health"
+    BEHAVIORAL = "behavioral", "Behavioral health"
+    SOCIAL = "social", "Social needs"
+
+
+class GoalPriority(models.TextChoices):
+    HIGH = "high", "High"
+    MEDIUM = "medium", "Medium"
+    LOW = "low", "Low"
+
+
+class GoalProgress(models.TextChoices):
+    NOT_STARTED = "not_started", "Not started"
+    IN_PROGRESS = "in_progress", "In progress"
+    MET = "met", "Met"
+    NOT_MET = "not_met", "Not met"
+
+
+class OwnerKind(models.TextChoices):
+    CARE_MANAGER = "care_manager", "Care manager"
+    PRACTICE = "practice", "Practice"
+    MEMBER = "member", "Member"
+    CAREGIVER = "caregiver", "Caregiver"
+    MEMBER_ADVOCATE = "member_advocate", "Member advocate"
+    COMMUNITY = "community", "Community organization"
+
+
+class InterventionStatus(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    IN_PROGRESS = "in_progress", "In progress"
+    DONE = "done", "Done"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class CarePlan(models.Model):
+    """The member's care plan. `version` counts changes; CarePlanVersion keeps each one."""
+
+    id = models.BigAutoField(primary_key=True)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
+    plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="care_plans")
+    version = models.PositiveIntegerField(default=0)
+    barriers = models.TextField(blank=True, help_text="What stands in the way (plan-internal).")
+    strengths = models.TextField(blank=True, help_text="What the member brings (plan-internal).")
+    next_review_on = models.DateField(null=True, blank=True)
+    last_reviewed_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    created_at = models.DateTimeField(db_default=Now())
+    updated_at = models.DateTimeField(db_default=Now())
+
+    objects = CarePlanQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["member"], name="one_care_plan_per_member")]
+        indexes = [models.Index(fields=["plan", "-updated_at", "-id"], name="careplan_plan_updated")]
+
+    def __str__(self) -> str:
+        return f"Care plan v{self.version}"
+
+
+class Problem(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
+    care_plan = models.ForeignKey(CarePlan, on_delete=models.CASCADE, related_name="problems")
+    plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    domain = models.CharField(max_length=12, choices=Domain.choices)
+    description = models.CharField(max_length=500)
+    root_causes = models.TextField(blank=True)
+    shareable = models.BooleanField("share with the care team", default=False)
+    created_at = models.DateTimeField(db_default=Now())
+
+    objects = SharedItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["domain", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class Goal(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
+    care_plan = models.ForeignKey(CarePlan, on_delete=models.CASCADE, related_name="goals")
+    plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    problem = models.ForeignKey(Problem, on_delete=models.SET_NULL, null=True, blank=True, related_name="goals")
+    member_words = models.TextField("the goal, in the member's own words")
+    agreed_on = models.DateField("agreed with the member on", null=True, blank=True)
+    priority = models.CharField(max_length=8, choices=GoalPriority.choices, default=GoalPriority.MEDIUM)
+    target_date = models.DateField(null=True, blank=True)
+    progress = models.CharField(max_length=12, choices=GoalProgress.choices, default=GoalProgress.NOT_STARTED)
+    progress_note = models.TextField(blank=True)
+    shareable = models.BooleanField("share with the care team", default=False)
+    created_at = models.DateTimeField(db_default=Now())
+
+    objects = SharedItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.member_words[:80]
+
+
+class Intervention(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
+    care_plan = models.ForeignKey(CarePlan, on_delete=models.CASCADE, related_name="interventions")
+    plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    goal = models.ForeignKey(Goal, on_delete=models.SET_NULL, null=True, blank=True, related_name="interventions")
+    description = models.TextField()
+    owner_kind = models.CharField("who does it", max_length=16, choices=OwnerKind.choices)
+    owner_organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    due_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=InterventionStatus.choices, default=InterventionStatus.PLANNED)
+    shareable = models.BooleanField("share with the care team", default=False)
+    # Set when a practice added it (always owned by that practice, always shared).
+    added_by_organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(db_default=Now())
+
+    objects = SharedItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(added_by_organization__isnull=True) | Q(shareable=True, owner_kind="practice"),
+                name="practice_intervention_is_shared",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.description[:80]
+
+
+class CarePlanVersion(models.Model):
+    """One change to a care plan: who, when, what changed, and the whole plan as it then was."""
+
+    id = models.BigAutoField(primary_key=True)
+    care_plan = models.ForeignKey(CarePlan, on_delete=models.CASCADE, related_name="versions")
+    plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    number = models.PositiveIntegerField()
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    changed_at = models.DateTimeField(db_default=Now())
+    summary = models.CharField(max_length=300)
+    snapshot = models.JSONField()
+
+    objects = PlanOnlyChildQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [models.UniqueConstraint(fields=["care_plan", "number"], name="careplan_version_unique")]
+
+    def __str__(self) -> str:
+        return f"Version {self.number}: {self.summary}"
+
+
+class Acknowledgement(models.Model):
+    """A practice contact read the shared care plan at a version."""
+
+    id = models.BigAutoField(primary_key=True)
+    care_plan = models.ForeignKey(CarePlan, on_delete=models.CASCADE, related_name="acknowledgements")
+    plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    practice = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    version = models.PositiveIntegerField()
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    acknowledged_at = models.DateTimeField(db_default=Now())
+
+    objects = CarePlanChildQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-acknowledged_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["care_plan", "practice", "version"], name="one_ack_per_practice_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"Acknowledged v{self.version}"

@@ -1,0 +1,145 @@
+"""Reads of care plans, each starting from a `visible_to(actor)` scope; outsiders get 404.
+
+The member comes through `members.selectors.access_member` (404 for outsiders, audited read);
+the care plan and its items through their own scopes, which for a practice hold only what the
+plan shares, and only under a release in force. The care plan page costs a fixed number of
+queries whatever the number of items.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from careplans.documents import plan_document
+from careplans.models import Acknowledgement, CarePlan, CarePlanVersion, Domain, Goal, Intervention, Problem
+from members.models import Member
+from members.selectors import access_member
+from organizations.access import Actor
+
+
+def access_member_care_plan(actor: Actor, member_id: uuid.UUID | str, *, via: str) -> tuple[Member, CarePlan | None]:
+    """The member (404 for outsiders) and their care plan as this actor may see it: None when
+    there is none yet, or when it is not shared with the actor's practice (the page then says it
+    is not shared, without telling whether one exists)."""
+    member = access_member(actor, member_id, via=via)
+    actor.require("organizations.view_careplans")
+    care_plan = CarePlan.objects.visible_to(actor).select_related("member", "plan").filter(member=member).first()
+    return member, care_plan
+
+
+def require_care_plan(care_plan: CarePlan | None) -> CarePlan:
+    if care_plan is None:
+        raise Http404("No care plan.")
+    return care_plan
+
+
+def access_item(actor: Actor, care_plan: CarePlan, model: type, item_id: uuid.UUID) -> Problem | Goal | Intervention:
+    return get_object_or_404(model.objects.visible_to(actor).filter(care_plan=care_plan), public_id=item_id)
+
+
+@dataclass
+class GoalNode:
+    goal: Goal
+    interventions: list[Intervention] = field(default_factory=list)
+
+
+@dataclass
+class ProblemNode:
+    problem: Problem
+    goals: list[GoalNode] = field(default_factory=list)
+
+
+@dataclass
+class CarePlanView:
+    care_plan: CarePlan
+    problems: list[Problem]
+    goals: list[Goal]
+    interventions: list[Intervention]
+    acknowledgements: list[Acknowledgement]
+    domains: list[tuple[str, str, list[ProblemNode]]]
+    loose_goals: list[GoalNode]
+    loose_interventions: list[Intervention]
+    is_plan: bool
+
+    @property
+    def acknowledged_current(self) -> Acknowledgement | None:
+        return next((a for a in self.acknowledgements if a.version == self.care_plan.version), None)
+
+    def document(self) -> dict:
+        return plan_document(
+            self.care_plan,
+            problems=self.problems,
+            goals=self.goals,
+            interventions=self.interventions,
+            internal=self.is_plan,
+        )
+
+
+def careplan_view(actor: Actor, care_plan: CarePlan) -> CarePlanView:
+    """The plan as a tree (domain → problem → goal → intervention) of what this actor may see,
+    in four queries. Links to items the actor may not see are dropped here, never followed: a
+    template must not touch `goal.problem` or `intervention.goal` (that would load hidden rows)."""
+    problems = list(Problem.objects.visible_to(actor).filter(care_plan=care_plan))
+    goals = list(Goal.objects.visible_to(actor).filter(care_plan=care_plan))
+    interventions = list(
+        Intervention.objects.visible_to(actor).filter(care_plan=care_plan).select_related("owner_organization")
+    )
+    acknowledgements = list(
+        Acknowledgement.objects.visible_to(actor)
+        .filter(care_plan=care_plan)
+        .select_related("acknowledged_by", "practice")
+    )
+    problem_nodes = {p.pk: ProblemNode(p) for p in problems}
+    goal_nodes = {g.pk: GoalNode(g) for g in goals}
+    loose_interventions = []
+    for i in interventions:
+        node = goal_nodes.get(i.goal_id)
+        (node.interventions if node else loose_interventions).append(i)
+    loose_goals = []
+    for g in goals:
+        node = problem_nodes.get(g.problem_id)
+        (node.goals if node else loose_goals).append(goal_nodes[g.pk])
+    domains = [
+        (value, label, [problem_nodes[p.pk] for p in problems if p.domain == value]) for value, label in Domain.choices
+    ]
+    return CarePlanView(
+        care_plan=care_plan,
+        problems=problems,
+        goals=goals,
+        interventions=interventions,
+        acknowledgements=acknowledgements,
+        domains=domains,
+        loose_goals=loose_goals,
+        loose_interventions=loose_interventions,
+        is_plan=actor.is_plan_staff,
+    )
+
+
+def versions(actor: Actor, care_plan: CarePlan) -> list[CarePlanVersion]:
+    """The history (plan staff; a practice gets 403: snapshots hold plan-internal items)."""
+    _require_history(actor)
+    return list(
+        CarePlanVersion.objects.visible_to(actor)
+        .filter(care_plan=care_plan)
+        .select_related("changed_by")
+        .defer("snapshot")
+    )
+
+
+def access_version(actor: Actor, care_plan: CarePlan, number: int) -> CarePlanVersion:
+    _require_history(actor)
+    return get_object_or_404(
+        CarePlanVersion.objects.visible_to(actor).filter(care_plan=care_plan).select_related("changed_by"),
+        number=number,
+    )
+
+
+def _require_history(actor: Actor) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    if not actor.is_plan_staff:
+        raise PermissionDenied("The version history is the plan's own record.")

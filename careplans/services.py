@@ -1,0 +1,348 @@
+"""Every write to care plans. Keyword-only, atomic, permission-checked, versioned, audited.
+
+Each change locks the care plan row, applies itself, then `_new_version()` bumps the plan's
+version and stores who, when, a short summary and the whole plan as it now is (so any earlier
+version can be read back), and writes the audit event, all in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Model
+from django.urls import reverse
+from django.utils import timezone
+
+from careplans.documents import plan_document
+from careplans.models import (
+    Acknowledgement,
+    CarePlan,
+    CarePlanVersion,
+    Goal,
+    Intervention,
+    InterventionStatus,
+    OwnerKind,
+    Problem,
+)
+from caseloads.models import Enrollment
+from core import audit, notifications
+from core.audit import Action
+from members.models import CareTeamMember, Member, ReleaseOfInformation
+from members.services import consent_covers
+from organizations.access import Actor
+from organizations.models import Organization, User
+
+PROBLEM_FIELDS = ("domain", "description", "root_causes", "shareable")
+GOAL_FIELDS = (
+    "problem",
+    "member_words",
+    "agreed_on",
+    "priority",
+    "target_date",
+    "progress",
+    "progress_note",
+    "shareable",
+)
+INTERVENTION_FIELDS = ("goal", "description", "owner_kind", "owner_organization", "due_date", "status", "shareable")
+ITEM_LABELS = {Problem: "problem", Goal: "goal", Intervention: "intervention"}
+
+
+def _require_edit(actor: Actor) -> None:
+    """Plan care staff edit care plans; a practice adds only its own interventions."""
+    if actor.is_system:
+        return
+    actor.require("organizations.edit_careplans")
+    if not actor.is_plan_staff:
+        raise PermissionDenied("Care plans are edited by the plan's care staff.")
+
+
+def _lock(care_plan: CarePlan) -> CarePlan:
+    return CarePlan.objects.select_for_update().select_related("member", "plan").get(pk=care_plan.pk)
+
+
+def snapshot(care_plan: CarePlan) -> dict[str, Any]:
+    """The whole plan, plan-internal items included (three queries)."""
+    return plan_document(
+        care_plan,
+        problems=Problem.objects.filter(care_plan=care_plan),
+        goals=Goal.objects.filter(care_plan=care_plan),
+        interventions=Intervention.objects.filter(care_plan=care_plan).select_related("owner_organization"),
+        internal=True,
+    )
+
+
+def _new_version(actor: Actor, care_plan: CarePlan, summary: str, action: str = Action.UPDATE) -> CarePlanVersion:
+    """Call with the care plan locked (`_lock`), after the change."""
+    care_plan.version += 1
+    care_plan.updated_at = timezone.now()
+    care_plan.save(update_fields=["version", "updated_at"])
+    version = CarePlanVersion.objects.create(
+        care_plan=care_plan,
+        plan_id=care_plan.plan_id,
+        number=care_plan.version,
+        changed_by=actor.user,
+        summary=summary[:300],
+        snapshot=snapshot(care_plan),
+    )
+    _audit(actor, care_plan, action, f"Care plan v{version.number}: {summary}")
+    return version
+
+
+def _audit(actor: Actor, care_plan: CarePlan, action: str, summary: str, **detail: Any) -> None:
+    audit.record(
+        actor=actor,
+        action=action,
+        object_type="care_plan",
+        object_id=care_plan.public_id,
+        plan_id=care_plan.plan_id,
+        member_id=care_plan.member_id,
+        summary=summary,
+        detail=detail,
+    )
+
+
+def _short(text: str, size: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
+@transaction.atomic
+def careplan_start(*, actor: Actor, member: Member) -> CarePlan:
+    """The member's care plan, created at version 1 if there is none yet (one per member: a
+    database rule; the member lock makes two starts at once give the same plan)."""
+    _require_edit(actor)
+    Member.objects.select_for_update().get(pk=member.pk)
+    existing = CarePlan.objects.filter(member=member).first()
+    if existing is not None:
+        return existing
+    care_plan = CarePlan.objects.create(plan_id=member.plan_id, member=member, created_by=actor.user)
+    care_plan = _lock(care_plan)
+    _new_version(actor, care_plan, "Care plan started", Action.CREATE)
+    return care_plan
+
+
+def _apply(instance: Model, values: dict[str, Any], allowed: tuple[str, ...]) -> list[str]:
+    unknown = set(values) - set(allowed)
+    if unknown:
+        raise ValidationError({name: "cannot be set here" for name in sorted(unknown)})
+    changed = []
+    for name, value in values.items():
+        if isinstance(value, str):
+            value = value.strip()
+        if getattr(instance, name) != value:
+            setattr(instance, name, value)
+            changed.append(name)
+    instance.full_clean(exclude=["care_plan", "plan", "added_by_organization"])
+    return changed
+
+
+def _check_links(care_plan: CarePlan, actor: Actor, values: dict[str, Any]) -> None:
+    """A goal's problem and an intervention's goal belong to the same plan; an owner
+    organization is one the plan works with (a partner practice or the community directory)."""
+    errors = {}
+    problem = values.get("problem")
+    if problem is not None and problem.care_plan_id != care_plan.pk:
+        errors["problem"] = "is not a problem of this care plan"
+    goal = values.get("goal")
+    if goal is not None and goal.care_plan_id != care_plan.pk:
+        errors["goal"] = "is not a goal of this care plan"
+    org = values.get("owner_organization")
+    if org is not None and (
+        org.kind == Organization.Kind.PLAN
+        or not (actor.is_system or Organization.objects.visible_to(actor).filter(pk=org.pk).exists())
+    ):
+        errors["owner_organization"] = "must be a partner practice or a community organization"
+    if errors:
+        raise ValidationError(errors)
+
+
+def _save_item(
+    *, actor: Actor, care_plan: CarePlan, model: type[Model], item: Model | None, values: dict, allowed: tuple
+) -> Model:
+    _require_edit(actor)
+    care_plan = _lock(care_plan)
+    label = ITEM_LABELS[model]
+    if item is None:
+        instance = model(care_plan=care_plan, plan_id=care_plan.plan_id)
+    else:
+        instance = model.objects.select_for_update().get(pk=item.pk, care_plan=care_plan)
+        if getattr(instance, "added_by_organization_id", None):
+            raise ValidationError("The practice that added this intervention keeps it up to date.")
+    _check_links(care_plan, actor, values)
+    changed = _apply(instance, values, allowed)
+    if item is not None and not changed:
+        return instance
+    instance.save()
+    if item is None:
+        summary = f"Added {label}: {_short(str(instance))}"
+    else:
+        summary = f"Changed {label} {_short(str(instance), 40)} ({', '.join(n.replace('_', ' ') for n in changed)})"
+    _new_version(actor, care_plan, summary)
+    return instance
+
+
+def problem_save(
+    *, actor: Actor, care_plan: CarePlan, values: dict[str, Any], problem: Problem | None = None
+) -> Problem:
+    """Add a problem (domain, description, root causes) or change one."""
+    return _save_item(
+        actor=actor, care_plan=care_plan, model=Problem, item=problem, values=values, allowed=PROBLEM_FIELDS
+    )
+
+
+def goal_save(*, actor: Actor, care_plan: CarePlan, values: dict[str, Any], goal: Goal | None = None) -> Goal:
+    """Add a goal agreed with the member, in their own words, or change one (its progress too)."""
+    return _save_item(actor=actor, care_plan=care_plan, model=Goal, item=goal, values=values, allowed=GOAL_FIELDS)
+
+
+def intervention_save(
+    *, actor: Actor, care_plan: CarePlan, values: dict[str, Any], intervention: Intervention | None = None
+) -> Intervention:
+    return _save_item(
+        actor=actor,
+        care_plan=care_plan,
+        model=Intervention,
+        item=intervention,
+        values=values,
+        allowed=INTERVENTION_FIELDS,
+    )
+
+
+@transaction.atomic
+def item_remove(*, actor: Actor, care_plan: CarePlan, item: Problem | Goal | Intervention) -> None:
+    """Remove a problem, goal or intervention. Goals of a removed problem (and interventions of a
+    removed goal) stay on the plan, unlinked; the earlier versions keep what was removed."""
+    _require_edit(actor)
+    care_plan = _lock(care_plan)
+    model = type(item)
+    item = model.objects.select_for_update().get(pk=item.pk, care_plan=care_plan)
+    label = ITEM_LABELS[model]
+    text = _short(str(item))
+    item.delete()
+    _new_version(actor, care_plan, f"Removed {label}: {text}")
+
+
+@transaction.atomic
+def careplan_notes_save(*, actor: Actor, care_plan: CarePlan, barriers: str, strengths: str) -> CarePlan:
+    """Barriers and strengths (plan-internal)."""
+    _require_edit(actor)
+    care_plan = _lock(care_plan)
+    changed = []
+    for name, value in (("barriers", barriers.strip()), ("strengths", strengths.strip())):
+        if getattr(care_plan, name) != value:
+            setattr(care_plan, name, value)
+            changed.append(name)
+    if not changed:
+        return care_plan
+    care_plan.save(update_fields=changed)
+    _new_version(actor, care_plan, f"Changed {' and '.join(changed)}")
+    return care_plan
+
+
+# The practice's part ---------------------------------------------------------------------------
+
+
+def _require_practice_share(actor: Actor, care_plan: CarePlan) -> None:
+    """A practice acts on a care plan only while it may see it: the patient is attributed to it
+    and a release in force names it for care coordination."""
+    actor.require("organizations.acknowledge_careplans")
+    if not actor.is_practice_staff:
+        raise PermissionDenied("Acknowledgement is the practice's.")
+    member = care_plan.member
+    if not Member.objects.visible_to(actor).filter(pk=member.pk).exists() or not consent_covers(
+        member=member, organization=actor.organization, purpose=ReleaseOfInformation.Purpose.CARE_COORDINATION
+    ):
+        raise PermissionDenied("The care plan is not shared with your practice.")
+
+
+@transaction.atomic
+def careplan_acknowledge(*, actor: Actor, care_plan: CarePlan) -> Acknowledgement:
+    """The practice read the shared plan at its current version. Tells the care manager."""
+    _require_practice_share(actor, care_plan)
+    care_plan = _lock(care_plan)
+    ack, created = Acknowledgement.objects.get_or_create(
+        care_plan=care_plan,
+        practice=actor.organization,
+        version=care_plan.version,
+        defaults={"plan_id": care_plan.plan_id, "acknowledged_by": actor.user},
+    )
+    if created:
+        _audit(actor, care_plan, Action.UPDATE, f"Acknowledged by {actor.organization.name} at v{care_plan.version}")
+        notifications.notify(
+            recipients=[care_manager_of(care_plan)],
+            kind="careplan.acknowledged",
+            title=f"{actor.organization.name} acknowledged the care plan of {care_plan.member.full_name}",
+            url=careplan_url(care_plan),
+            plan_id=care_plan.plan_id,
+        )
+    return ack
+
+
+@transaction.atomic
+def practice_intervention_add(
+    *,
+    actor: Actor,
+    care_plan: CarePlan,
+    description: str,
+    due_date: dt.date | None = None,
+    goal: Goal | None = None,
+) -> Intervention:
+    """The practice adds what it will do: owned by the practice, always shared."""
+    _require_practice_share(actor, care_plan)
+    care_plan = _lock(care_plan)
+    if goal is not None and (
+        goal.care_plan_id != care_plan.pk or not Goal.objects.visible_to(actor).filter(pk=goal.pk).exists()
+    ):
+        raise ValidationError({"goal": "is not a shared goal of this care plan"})
+    intervention = Intervention(
+        care_plan=care_plan,
+        plan_id=care_plan.plan_id,
+        goal=goal,
+        description=description.strip(),
+        owner_kind=OwnerKind.PRACTICE,
+        owner_organization=actor.organization,
+        due_date=due_date,
+        status=InterventionStatus.PLANNED,
+        shareable=True,
+        added_by_organization=actor.organization,
+    )
+    intervention.full_clean(exclude=["care_plan", "plan"])
+    intervention.save()
+    _new_version(actor, care_plan, f"{actor.organization.name} added an intervention: {_short(description)}")
+    notifications.notify(
+        recipients=[care_manager_of(care_plan)],
+        kind="careplan.practice_intervention",
+        title=f"{actor.organization.name} added to the care plan of {care_plan.member.full_name}",
+        url=careplan_url(care_plan),
+        plan_id=care_plan.plan_id,
+    )
+    return intervention
+
+
+# Helpers ---------------------------------------------------------------------------------------
+
+
+def careplan_url(care_plan: CarePlan) -> str:
+    return reverse("careplan-detail", args=[care_plan.member.public_id])
+
+
+def care_manager_of(care_plan: CarePlan) -> User | None:
+    """Who runs the plan: the active enrollment's care manager, else the member's plan care
+    manager on the care team, else whoever started the plan."""
+    enrollment = Enrollment.objects.active().filter(member_id=care_plan.member_id).select_related("care_manager")
+    if (found := enrollment.first()) is not None:
+        return found.care_manager
+    entry = (
+        CareTeamMember.objects.filter(
+            member_id=care_plan.member_id, role=CareTeamMember.Role.CARE_MANAGER, end_date__isnull=True
+        )
+        .exclude(user=None)
+        .select_related("user")
+        .first()
+    )
+    if entry is not None:
+        return entry.user
+    return care_plan.created_by

@@ -1,0 +1,24 @@
+from django.urls import path
+
+from careplans import views
+
+base = "members/<uuid:member_id>/care-plan/"
+
+urlpatterns = [
+    path(base, views.detail, name="careplan-detail"),
+    path(f"{base}start/", views.start, name="careplan-start"),
+    path(f"{base}notes/", views.notes, name="careplan-notes"),
+    path(f"{base}acknowledge/", views.acknowledge, name="careplan-acknowledge"),
+    path(f"{base}practice-interventions/add/", views.practice_intervention, name="careplan-practice-intervention"),
+    path(f"{base}versions/", views.version_list, name="careplan-versions"),
+    path(f"{base}versions/<int:version>/", views.version_detail, name="careplan-version"),
+    path(f"{base}goals/<uuid:goal_id>/progress/", views.goal_progress, name="careplan-goal-progress"),
+]
+for kind, plural in (("problem", "problems"), ("goal", "goals"), ("intervention", "interventions")):
+    urlpatterns += [
+        path(f"{base}{plural}/add/", views.item_edit, {"kind": kind}, name=f"careplan-{kind}-add"),
+        path(f"{base}{plural}/<uuid:item_id>/edit/", views.item_edit, {"kind": kind}, name=f"careplan-{kind}-edit"),
+        path(
+            f"{base}{plural}/<uuid:item_id>/remove/", views.item_remove, {"kind": kind}, name=f"careplan-{kind}-remove"
+        ),
+    ]

@@ -1,0 +1,250 @@
+"""Care plan pages: the plan of a member (as the viewer may see it), its edit forms, the version
+history, the practice's acknowledgement and interventions."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_http_methods, require_POST
+
+from careplans import selectors, services
+from careplans.forms import (
+    GoalForm,
+    GoalProgressForm,
+    InterventionForm,
+    NotesForm,
+    PracticeInterventionForm,
+    ProblemForm,
+)
+from careplans.models import (
+    Domain,
+    Goal,
+    GoalPriority,
+    GoalProgress,
+    Intervention,
+    InterventionStatus,
+    OwnerKind,
+    Problem,
+)
+from core.http import apply_service_errors, render_page, staff_view
+
+ITEMS = {
+    "problem": (Problem, ProblemForm, services.problem_save),
+    "goal": (Goal, GoalForm, services.goal_save),
+    "intervention": (Intervention, InterventionForm, services.intervention_save),
+}
+
+
+def _back(member) -> HttpResponse:
+    return redirect("careplan-detail", member_id=member.public_id)
+
+
+def _report(request: HttpRequest, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for name, problems in error.message_dict.items():
+            messages.error(request, f"{name.replace('_', ' ').capitalize()}: {' '.join(problems)}")
+    else:
+        messages.error(request, " ".join(error.messages))
+
+
+def _page_context(actor, member, care_plan) -> dict:
+    view = selectors.careplan_view(actor, care_plan) if care_plan is not None else None
+    can_edit = actor.is_plan_staff and actor.can("organizations.edit_careplans")
+    return {
+        "member": member,
+        "care_plan": care_plan,
+        "view": view,
+        "can_edit": can_edit,
+        "can_acknowledge": care_plan is not None
+        and actor.is_practice_staff
+        and actor.can("organizations.acknowledge_careplans"),
+        "progress_choices": GoalProgress.choices,
+    }
+
+
+@staff_view
+def detail(request: HttpRequest, member_id) -> HttpResponse:
+    actor = request.actor
+    member, care_plan = selectors.access_member_care_plan(actor, member_id, via="care plan")
+    return render_page(request, "careplans/detail.html", _page_context(actor, member, care_plan), partial="plan-items")
+
+
+@staff_view
+@require_POST
+def start(request: HttpRequest, member_id) -> HttpResponse:
+    actor = request.actor
+    member, _ = selectors.access_member_care_plan(actor, member_id, via="care plan start")
+    services.careplan_start(actor=actor, member=member)
+    messages.success(request, "Care plan started.")
+    return _back(member)
+
+
+@staff_view
+@require_http_methods(["GET", "POST"])
+def item_edit(request: HttpRequest, member_id, kind: str, item_id=None) -> HttpResponse:
+    """Add (no item id) or change a problem, goal or intervention."""
+    actor = request.actor
+    model, form_class, save = ITEMS[kind]
+    member, care_plan = selectors.access_member_care_plan(actor, member_id, via=f"care plan {kind}")
+    care_plan = selectors.require_care_plan(care_plan)
+    item = selectors.access_item(actor, care_plan, model, item_id) if item_id else None
+    actor.require("organizations.edit_careplans")
+    initial = {}
+    if item is None and kind == "problem" and request.GET.get("domain") in Domain.values:
+        initial["domain"] = request.GET["domain"]
+    if item is None and kind == "goal" and request.GET.get("problem"):
+        initial["problem"] = request.GET["problem"]
+    if item is None and kind == "intervention" and request.GET.get("goal"):
+        initial["goal"] = request.GET["goal"]
+    form = form_class(request.POST or None, instance=item, care_plan=care_plan, actor=actor, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            save(actor=actor, care_plan=care_plan, values=form.cleaned_data, **{kind: item})
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, f"{kind.capitalize()} {'saved' if item else 'added'}.")
+            return _back(member)
+    context = {"member": member, "care_plan": care_plan, "form": form, "kind": kind, "item": item}
+    return render_page(request, "careplans/item_form.html", context, status=400 if form.errors else 200)
+
+
+@staff_view
+@require_POST
+def item_remove(request: HttpRequest, member_id, kind: str, item_id) -> HttpResponse:
+    actor = request.actor
+    model = ITEMS[kind][0]
+    member, care_plan = selectors.access_member_care_plan(actor, member_id, via=f"care plan {kind} remove")
+    care_plan = selectors.require_care_plan(care_plan)
+    item = selectors.access_item(actor, care_plan, model, item_id)
+    try:
+        services.item_remove(actor=actor, care_plan=care_plan, item=item)
+    except ValidationError as error:
+        _report(request, error)
+    else:
+        messages.success(request, f"{kind.capitalize()} removed.")
+    return _back(member)
+
+
+@staff_view
+@require_POST
+def goal_progress(request: HttpRequest, member_id, goal_id) -> HttpResponse:
+    """Record a goal's progress from the care plan page (htmx: the plan's items come back)."""
+    actor = request.actor
+    member, care_plan = selectors.access_member_care_plan(actor, member_id, via="care plan goal progress")
+    care_plan = selectors.require_care_plan(care_plan)
+    goal = selectors.access_item(actor, care_plan, Goal, goal_id)
+    form = GoalProgressForm(request.POST)
+    status = 200
+    if not form.is_valid():
+        _report(request, ValidationError(form.errors))
+        status = 400
+    else:
+        try:
+            services.goal_save(actor=actor, care_plan=care_plan, goal=goal, values=form.cleaned_data)
+        except ValidationError as error:
+            _report(request, error)
+            status = 400
+    if not request.htmx:
+        return _back(member)
+    care_plan.refresh_from_db()
+    context = _page_context(actor, member, care_plan)
+    return render_page(request, "careplans/detail.html", context, partial="plan-items", status=status)
+
+
+@staff_view
+@require_http_methods(["GET", "POST"])
+def notes(request: HttpRequest, member_id) -> HttpResponse:
+    actor = request.actor
+    member, care_plan = selectors.access_member_care_plan(actor, member_id, via="care plan notes")
+    care_plan = selectors.require_care_plan(care_plan)
+    actor.require("organizations.edit_careplans")
+    if not actor.is_plan_staff:
+        raise PermissionDenied("Barriers and strengths are the plan's own notes.")
+    form = NotesForm(request.POST or None, initial={"barriers": care_plan.barriers, "strengths": care_plan.strengths})
+    if request.method == "POST" and form.is_valid():
+        services.careplan_notes_save(actor=actor, care_plan=care_plan, **form.cleaned_data)
+        messages.success(request, "Barriers and strengths saved.")
+        return _back(member)
+    context = {"member": member, "care_plan": care_plan, "form": form, "kind": "notes", "item": None}
+    return render_page(request, "careplans/item_form.html", context, status=400 if form.errors else 200)
+
+
+@staff_view
+@require_POST
+def acknowledge(request: HttpRequest, member_id) -> HttpResponse:
+    actor = request.actor
+    member, care_plan = selectors.access_member_care_plan(actor, member_id, via="care plan acknowledge")
+    care_plan = selectors.require_care_plan(care_plan)
+    ack = services.careplan_acknowledge(actor=actor, care_plan=care_plan)
+    messages.success(request, f"Care plan version {ack.version} acknowledged.")
+    return _back(member)
+
+
+@staff_view
+@require_http_methods(["GET", "POST"])
+def practice_intervention(request: HttpRequest, member_id) -> HttpResponse:
+    actor = request.actor
+    member, care_plan = selectors.access_member_care_plan(actor, member_id, via="care plan practice intervention")
+    care_plan = selectors.require_care_plan(care_plan)
+    actor.require("organizations.acknowledge_careplans")
+    form = PracticeInterventionForm(request.POST or None, care_plan=care_plan, actor=actor)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.practice_intervention_add(actor=actor, care_plan=care_plan, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, "Intervention added; the care manager has been told.")
+            return _back(member)
+    context = {"member": member, "care_plan": care_plan, "form": form, "kind": "practice intervention", "item": None}
+    return render_page(request, "careplans/item_form.html", context, status=400 if form.errors else 200)
+
+
+_LABELS = {
+    "domain": dict(Domain.choices),
+    "priority": dict(GoalPriority.choices),
+    "progress": dict(GoalProgress.choices),
+    "owner_kind": dict(OwnerKind.choices),
+    "status": dict(InterventionStatus.choices),
+}
+
+
+def _labelled(rows: list[dict]) -> list[dict]:
+    return [
+        {
+            **row,
+            **{f"{name}_label": labels.get(row[name], row[name]) for name, labels in _LABELS.items() if name in row},
+        }
+        for row in rows
+    ]
+
+
+@staff_view
+def version_list(request: HttpRequest, member_id) -> HttpResponse:
+    actor = request.actor
+    member, care_plan = selectors.access_member_care_plan(actor, member_id, via="care plan history")
+    care_plan = selectors.require_care_plan(care_plan)
+    context = {"member": member, "care_plan": care_plan, "versions": selectors.versions(actor, care_plan)}
+    return render_page(request, "careplans/versions.html", context)
+
+
+@staff_view
+def version_detail(request: HttpRequest, member_id, version: int) -> HttpResponse:
+    actor = request.actor
+    member, care_plan = selectors.access_member_care_plan(actor, member_id, via="care plan version")
+    care_plan = selectors.require_care_plan(care_plan)
+    found = selectors.access_version(actor, care_plan, version)
+    doc = found.snapshot
+    context = {
+        "member": member,
+        "care_plan": care_plan,
+        "version": found,
+        "problems": _labelled(doc.get("problems", [])),
+        "goals": _labelled(doc.get("goals", [])),
+        "interventions": _labelled(doc.get("interventions", [])),
+        "doc": doc,
+    }
+    return render_page(request, "careplans/version.html", context)
