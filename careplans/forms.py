@@ -1,7 +1,8 @@
 from django import forms
 
-from careplans.models import Goal, Intervention, Problem
-from careplans.services import GOAL_FIELDS, INTERVENTION_FIELDS, PROBLEM_FIELDS
+from careplans import phq9
+from careplans.models import Assessment, Goal, Intervention, Problem
+from careplans.services import ASSESSMENT_FIELDS, GOAL_FIELDS, INTERVENTION_FIELDS, PROBLEM_FIELDS
 
 
 class DateInput(forms.DateInput):
@@ -84,3 +85,61 @@ class PracticeInterventionForm(forms.Form):
 class NotesForm(forms.Form):
     barriers = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, max_length=8000)
     strengths = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, max_length=8000)
+
+
+class AssessmentForm(forms.ModelForm):
+    """The assessment's sections, plus the nine PHQ-9 items (optional as a whole: all or none)."""
+
+    class Meta:
+        model = Assessment
+        fields = ASSESSMENT_FIELDS
+        widgets = {
+            "assessed_on": DateInput,
+            "chronic_conditions": forms.Textarea(attrs={"rows": 2}),
+            "physical_notes": forms.Textarea(attrs={"rows": 3}),
+            "behavioral_notes": forms.Textarea(attrs={"rows": 3}),
+            "social_notes": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    SECTIONS = (
+        (
+            "Physical health",
+            ("self_rated_health", "chronic_conditions", "ed_visits_12m", "admissions_12m", "physical_notes"),
+        ),
+        ("Behavioral health", ("substance_use_concern", "behavioral_notes")),
+        ("Social needs", ("housing", "food_insecurity", "transportation_barrier", "social_isolation", "social_notes")),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assessed_on"].required = True
+        for number, (code, text) in enumerate(phq9.ITEMS, start=1):
+            self.fields[phq9.field_name(number)] = forms.TypedChoiceField(
+                label=f"{number}. {text}",
+                choices=[("", "—"), *phq9.ANSWERS],
+                coerce=int,
+                required=False,
+                help_text=f"LOINC {code}",
+            )
+
+    def section(self, names):
+        return [self[name] for name in names]
+
+    def sections(self):
+        return [(title, self.section(names)) for title, names in self.SECTIONS]
+
+    def phq9_fields(self):
+        return [self[phq9.field_name(n)] for n in range(1, len(phq9.ITEMS) + 1)]
+
+    def clean(self):
+        data = super().clean()
+        answers = [data.get(phq9.field_name(n)) for n in range(1, len(phq9.ITEMS) + 1)]
+        given = [a for a in answers if a not in (None, "")]
+        if given and len(given) != len(answers):
+            for number, answer in enumerate(answers, start=1):
+                if answer in (None, ""):
+                    self.add_error(
+                        phq9.field_name(number), f"Answer item {number} too, or leave the whole PHQ-9 empty."
+                    )
+        data["phq9_answers"] = answers if given else None
+        return data

@@ -12,7 +12,14 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 
-from careplans.querysets import CarePlanChildQuerySet, CarePlanQuerySet, PlanOnlyChildQuerySet, SharedItemQuerySet
+from careplans import phq9
+from careplans.querysets import (
+    AssessmentQuerySet,
+    CarePlanChildQuerySet,
+    CarePlanQuerySet,
+    PlanOnlyChildQuerySet,
+    SharedItemQuerySet,
+)
 from core.ids import uuid7
 from members.models import Member
 from organizations.models import Organization
@@ -201,3 +208,77 @@ class Acknowledgement(models.Model):
 
     def __str__(self) -> str:
         return f"Acknowledged v{self.version}"
+
+
+class SelfRatedHealth(models.TextChoices):
+    EXCELLENT = "excellent", "Excellent"
+    VERY_GOOD = "very_good", "Very good"
+    GOOD = "good", "Good"
+    FAIR = "fair", "Fair"
+    POOR = "poor", "Poor"
+
+
+class Housing(models.TextChoices):
+    STABLE = "stable", "Stable housing"
+    AT_RISK = "at_risk", "At risk of losing housing"
+    UNHOUSED = "unhoused", "Without housing"
+
+
+class Assessment(models.Model):
+    """A comprehensive assessment (seed 003): physical health, behavioral health (with the PHQ-9)
+    and social needs, each as free text plus a few structured answers. Plan-internal: a practice
+    sees what the care plan shares, never the assessment itself."""
+
+    id = models.BigAutoField(primary_key=True)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
+    plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="assessments")
+    assessed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    assessed_on = models.DateField()
+    # Physical health
+    self_rated_health = models.CharField(max_length=10, choices=SelfRatedHealth.choices, blank=True)
+    chronic_conditions = models.TextField(blank=True)
+    ed_visits_12m = models.PositiveSmallIntegerField("emergency visits, last 12 months", null=True, blank=True)
+    admissions_12m = models.PositiveSmallIntegerField("hospital stays, last 12 months", null=True, blank=True)
+    physical_notes = models.TextField(blank=True)
+    # Behavioral health: the PHQ-9 ({LOINC item code: 0–3}), its total (LOINC 44261-6) and band
+    phq9_answers = models.JSONField(null=True, blank=True)
+    phq9_total = models.PositiveSmallIntegerField(null=True, blank=True)
+    phq9_severity = models.CharField(max_length=20, choices=phq9.SEVERITY_CHOICES, blank=True)
+    safety_followup_needed = models.BooleanField(default=False)
+    substance_use_concern = models.BooleanField(default=False)
+    behavioral_notes = models.TextField(blank=True)
+    # Social needs
+    housing = models.CharField(max_length=10, choices=Housing.choices, blank=True)
+    food_insecurity = models.BooleanField(default=False)
+    transportation_barrier = models.BooleanField(default=False)
+    social_isolation = models.BooleanField(default=False)
+    social_notes = models.TextField(blank=True)
+    # The behavioral problem this assessment put on the care plan (offered once).
+    care_plan_problem = models.ForeignKey(Problem, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(db_default=Now())
+
+    objects = AssessmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-assessed_on", "-id"]
+        indexes = [models.Index(fields=["member", "-assessed_on"], name="assessment_by_member")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(phq9_total__isnull=True, phq9_answers__isnull=True, phq9_severity="")
+                | Q(phq9_total__gte=0, phq9_total__lte=27, phq9_answers__isnull=False) & ~Q(phq9_severity=""),
+                name="phq9_scored_whole",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Assessment of {self.assessed_on}"
+
+    @property
+    def phq9_moderate_or_worse(self) -> bool:
+        return self.phq9_severity in phq9.MODERATE_OR_WORSE
+
+    def phq9_rows(self) -> list[tuple[int, str, str, int | None]]:
+        """(number, LOINC code, question, answer) in item order."""
+        answers = self.phq9_answers or {}
+        return [(n, code, text, answers.get(code)) for n, (code, text) in enumerate(phq9.ITEMS, start=1)]

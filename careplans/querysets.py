@@ -68,3 +68,12 @@ class PlanOnlyChildQuerySet(models.QuerySet):
         if actor.is_plan_staff:
             return self.filter(plan_id=actor.organization.pk)
         return self.none()
+
+
+class AssessmentQuerySet(models.QuerySet):
+    """Assessments are the plan's working record: its own staff only."""
+
+    def visible_to(self, actor: Actor) -> AssessmentQuerySet:
+        if actor.is_plan_staff:
+            return self.filter(plan_id=actor.organization.pk)
+        return self.none()

@@ -15,7 +15,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from careplans.documents import plan_document
-from careplans.models import Acknowledgement, CarePlan, CarePlanVersion, Domain, Goal, Intervention, Problem
+from careplans.models import Acknowledgement, Assessment, CarePlan, CarePlanVersion, Domain, Goal, Intervention, Problem
 from members.models import Member
 from members.selectors import access_member
 from organizations.access import Actor
@@ -143,3 +143,30 @@ def _require_history(actor: Actor) -> None:
 
     if not actor.is_plan_staff:
         raise PermissionDenied("The version history is the plan's own record.")
+
+
+# Assessments ------------------------------------------------------------------------------------
+
+
+def assessments(actor: Actor, member: Member) -> list[Assessment]:
+    """The member's assessments, newest first (plan staff; a practice gets 403: they are the
+    plan's working record, shared only through the care plan)."""
+    _require_assessments(actor)
+    return list(Assessment.objects.visible_to(actor).filter(member=member).select_related("assessed_by"))
+
+
+def access_assessment(actor: Actor, member: Member, assessment_id: uuid.UUID) -> Assessment:
+    assessment = get_object_or_404(
+        Assessment.objects.visible_to(actor).filter(member=member).select_related("assessed_by", "member__plan"),
+        public_id=assessment_id,
+    )
+    _require_assessments(actor)
+    return assessment
+
+
+def _require_assessments(actor: Actor) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    actor.require("organizations.view_careplans")
+    if not actor.is_plan_staff:
+        raise PermissionDenied("Assessments are the plan's own record.")

@@ -16,11 +16,14 @@ from django.db.models import Model
 from django.urls import reverse
 from django.utils import timezone
 
+from careplans import phq9
 from careplans.documents import plan_document
 from careplans.models import (
     Acknowledgement,
+    Assessment,
     CarePlan,
     CarePlanVersion,
+    Domain,
     Goal,
     Intervention,
     InterventionStatus,
@@ -33,7 +36,7 @@ from core.audit import Action
 from members.models import CareTeamMember, Member, ReleaseOfInformation
 from members.services import consent_covers
 from organizations.access import Actor
-from organizations.models import Organization, User
+from organizations.models import Organization, Role, User
 
 PROBLEM_FIELDS = ("domain", "description", "root_causes", "shareable")
 GOAL_FIELDS = (
@@ -320,6 +323,99 @@ def practice_intervention_add(
         plan_id=care_plan.plan_id,
     )
     return intervention
+
+
+# Assessments ------------------------------------------------------------------------------------
+
+ASSESSMENT_FIELDS = (
+    "assessed_on",
+    "self_rated_health",
+    "chronic_conditions",
+    "ed_visits_12m",
+    "admissions_12m",
+    "physical_notes",
+    "substance_use_concern",
+    "behavioral_notes",
+    "housing",
+    "food_insecurity",
+    "transportation_barrier",
+    "social_isolation",
+    "social_notes",
+)
+
+
+@transaction.atomic
+def assessment_record(
+    *, actor: Actor, member: Member, values: dict[str, Any], phq9_answers: list[object] | None = None
+) -> Assessment:
+    """Record a comprehensive assessment. The PHQ-9 is all nine answers or none; an answer above
+    0 on item 9 flags the assessment for a safety follow-up and tells the plan's supervisors."""
+    _require_edit(actor)
+    assessment = Assessment(plan_id=member.plan_id, member=member, assessed_by=actor.user)
+    _apply(assessment, {**{"assessed_on": member.plan.local_date()}, **values}, ASSESSMENT_FIELDS)
+    if assessment.assessed_on > member.plan.local_date():
+        raise ValidationError({"assessed_on": "cannot be in the future"})
+    if phq9_answers is not None:
+        result = phq9.score(phq9_answers)
+        assessment.phq9_answers = result.answers
+        assessment.phq9_total = result.total
+        assessment.phq9_severity = result.severity
+        assessment.safety_followup_needed = result.safety_flag
+    assessment.save()
+    summary = "Assessment recorded" + (
+        f" (PHQ-9 {assessment.phq9_total}, {assessment.get_phq9_severity_display().lower()})"
+        if assessment.phq9_total is not None
+        else ""
+    )
+    audit.record(
+        actor=actor,
+        action=Action.CREATE,
+        object_type="assessment",
+        object_id=assessment.public_id,
+        plan_id=member.plan_id,
+        member_id=member.pk,
+        summary=summary,
+    )
+    if assessment.safety_followup_needed:
+        supervisors = User.objects.filter(organization_id=member.plan_id, role=Role.SUPERVISOR, is_active=True)
+        notifications.notify(
+            recipients=[*supervisors, actor.user],
+            kind="assessment.safety",
+            title=f"Safety follow-up needed: {member.full_name} (PHQ-9 item 9)",
+            url=reverse("assessment-detail", args=[member.public_id, assessment.public_id]),
+            plan_id=member.plan_id,
+            email=True,
+            dedupe_key=f"assessment-safety:{assessment.pk}",
+        )
+    return assessment
+
+
+@transaction.atomic
+def assessment_add_problem(*, actor: Actor, assessment: Assessment) -> Problem:
+    """Put the behavioral problem a moderate-or-worse PHQ-9 points to on the member's care plan
+    (starting the plan if need be). Once per assessment: a second click gives the same problem."""
+    _require_edit(actor)
+    assessment = Assessment.objects.select_for_update().select_related("member__plan").get(pk=assessment.pk)
+    if not assessment.phq9_moderate_or_worse:
+        raise ValidationError("The PHQ-9 of this assessment is below the moderate band.")
+    if assessment.care_plan_problem_id is not None:
+        return assessment.care_plan_problem
+    care_plan = careplan_start(actor=actor, member=assessment.member)
+    band = assessment.get_phq9_severity_display().lower()
+    causes = "Item 9 answered above 0: safety follow-up." if assessment.safety_followup_needed else ""
+    problem = problem_save(
+        actor=actor,
+        care_plan=care_plan,
+        values={
+            "domain": Domain.BEHAVIORAL,
+            "description": f"Depressive symptoms: PHQ-9 {assessment.phq9_total} ({band}) on {assessment.assessed_on}",
+            "root_causes": causes,
+            "shareable": False,
+        },
+    )
+    assessment.care_plan_problem = problem
+    assessment.save(update_fields=["care_plan_problem"])
+    return problem
 
 
 # Helpers ---------------------------------------------------------------------------------------

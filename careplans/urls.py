@@ -13,6 +13,15 @@ urlpatterns = [
     path(f"{base}versions/", views.version_list, name="careplan-versions"),
     path(f"{base}versions/<int:version>/", views.version_detail, name="careplan-version"),
     path(f"{base}goals/<uuid:goal_id>/progress/", views.goal_progress, name="careplan-goal-progress"),
+    path("members/<uuid:member_id>/assessments/", views.assessment_list, name="assessment-list"),
+    path(
+        "members/<uuid:member_id>/assessments/<uuid:assessment_id>/", views.assessment_detail, name="assessment-detail"
+    ),
+    path(
+        "members/<uuid:member_id>/assessments/<uuid:assessment_id>/add-to-care-plan/",
+        views.assessment_add_problem,
+        name="assessment-add-problem",
+    ),
 ]
 for kind, plural in (("problem", "problems"), ("goal", "goals"), ("intervention", "interventions")):
     urlpatterns += [

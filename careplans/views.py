@@ -7,10 +7,12 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from careplans import selectors, services
+from careplans import phq9, selectors, services
 from careplans.forms import (
+    AssessmentForm,
     GoalForm,
     GoalProgressForm,
     InterventionForm,
@@ -29,6 +31,7 @@ from careplans.models import (
     Problem,
 )
 from core.http import apply_service_errors, render_page, staff_view
+from members.selectors import access_member
 
 ITEMS = {
     "problem": (Problem, ProblemForm, services.problem_save),
@@ -248,3 +251,63 @@ def version_detail(request: HttpRequest, member_id, version: int) -> HttpRespons
         "doc": doc,
     }
     return render_page(request, "careplans/version.html", context)
+
+
+# Assessments ------------------------------------------------------------------------------------
+
+
+@staff_view
+@require_http_methods(["GET", "POST"])
+def assessment_list(request: HttpRequest, member_id) -> HttpResponse:
+    """The member's assessments and the form for a new one."""
+    actor = request.actor
+    member = access_member(actor, member_id, via="assessments")
+    found = selectors.assessments(actor, member)
+    can_edit = actor.can("organizations.edit_careplans")
+    form = AssessmentForm(request.POST or None, initial={"assessed_on": member.plan.local_date()})
+    if request.method == "POST":
+        actor.require("organizations.edit_careplans")
+        if form.is_valid():
+            values = {k: v for k, v in form.cleaned_data.items() if k in services.ASSESSMENT_FIELDS}
+            try:
+                assessment = services.assessment_record(
+                    actor=actor, member=member, values=values, phq9_answers=form.cleaned_data["phq9_answers"]
+                )
+            except ValidationError as error:
+                apply_service_errors(form, error)
+            else:
+                messages.success(request, "Assessment recorded.")
+                return redirect("assessment-detail", member_id=member.public_id, assessment_id=assessment.public_id)
+    context = {"member": member, "assessments": found, "form": form, "can_edit": can_edit}
+    return render_page(request, "careplans/assessments.html", context, status=400 if form.errors else 200)
+
+
+@staff_view
+def assessment_detail(request: HttpRequest, member_id, assessment_id) -> HttpResponse:
+    actor = request.actor
+    member = access_member(actor, member_id, via="assessment")
+    assessment = selectors.access_assessment(actor, member, assessment_id)
+    context = {
+        "member": member,
+        "assessment": assessment,
+        "can_edit": actor.can("organizations.edit_careplans"),
+        "panel_loinc": phq9.PANEL_LOINC,
+        "total_loinc": phq9.TOTAL_LOINC,
+    }
+    return render_page(request, "careplans/assessment.html", context)
+
+
+@staff_view
+@require_POST
+def assessment_add_problem(request: HttpRequest, member_id, assessment_id) -> HttpResponse:
+    """One click: the behavioral problem a moderate-or-worse PHQ-9 points to, on the care plan."""
+    actor = request.actor
+    member = access_member(actor, member_id, via="assessment to care plan")
+    assessment = selectors.access_assessment(actor, member, assessment_id)
+    try:
+        problem = services.assessment_add_problem(actor=actor, assessment=assessment)
+    except ValidationError as error:
+        _report(request, error)
+        return redirect("assessment-detail", member_id=member.public_id, assessment_id=assessment.public_id)
+    messages.success(request, "Behavioral problem added to the care plan; add the member's goal for it.")
+    return redirect(f"{reverse('careplan-detail', args=[member.public_id])}#problem-{problem.public_id}")

@@ -61,6 +61,7 @@ class Objects:
     care_plan: object
     problem: object
     goal: object
+    assessment: object
 
 
 def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, organization, uploader) -> Objects:
@@ -98,6 +99,9 @@ def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, or
     goal = careplan_services.goal_save(
         actor=SYSTEM, care_plan=care_plan, values={"problem": problem, "member_words": f"Hidden goal {tag}"}
     )
+    assessment = careplan_services.assessment_record(
+        actor=Actor.for_user(staff), member=member, values={"behavioral_notes": f"Hidden note {tag}"}
+    )
     return Objects(
         member,
         entry,
@@ -113,6 +117,7 @@ def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, or
         care_plan,
         problem,
         goal,
+        assessment,
     )
 
 
@@ -178,6 +183,7 @@ def _value(name: str, objs: Objects):
         "item_id": objs.problem.public_id,
         "goal_id": objs.goal.public_id,
         "version": 1,
+        "assessment_id": objs.assessment.public_id,
     }
     assert name in values, (
         f"URL parameter <{name}> is not covered by the isolation walk: add what an object of another "
