@@ -184,6 +184,7 @@ def _value(name: str, objs: Objects):
         "goal_id": objs.goal.public_id,
         "version": 1,
         "assessment_id": objs.assessment.public_id,
+        "care_plan_id": objs.care_plan.public_id,
     }
     assert name in values, (
         f"URL parameter <{name}> is not covered by the isolation walk: add what an object of another "
@@ -260,6 +261,7 @@ LIST_PROBES = [
     "/referrals/?status=closed",
     "/referrals/sent/",
     "/api/v1/referrals/",
+    "/api/v1/careplans/",
     "/",
 ]
 
@@ -279,6 +281,8 @@ def test_lists_never_show_another_tenants_rows(world, tenants, client_for, perso
         str(foreign.roster_import.public_id),
         str(foreign.referral.public_id),
         foreign.referral.reason,
+        foreign.problem.description,
+        str(foreign.care_plan.public_id),
     ]
     for probe in LIST_PROBES:
         url = probe.format(last=member.last_name, number=member.member_number)
