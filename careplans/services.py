@@ -31,7 +31,7 @@ from careplans.models import (
     Problem,
 )
 from caseloads.models import Enrollment
-from core import audit, notifications
+from core import audit, deadlines, notifications
 from core.audit import Action
 from members.models import CareTeamMember, Member, ReleaseOfInformation
 from members.services import consent_covers
@@ -51,6 +51,8 @@ GOAL_FIELDS = (
 )
 INTERVENTION_FIELDS = ("goal", "description", "owner_kind", "owner_organization", "due_date", "status", "shareable")
 ITEM_LABELS = {Problem: "problem", Goal: "goal", Intervention: "intervention"}
+REVIEW_EVERY_DAYS = 90
+REVIEW_HOUR = 9  # a review comes due at 9:00 in the plan's time zone
 
 
 def _require_edit(actor: Actor) -> None:
@@ -123,6 +125,7 @@ def careplan_start(*, actor: Actor, member: Member) -> CarePlan:
         return existing
     care_plan = CarePlan.objects.create(plan_id=member.plan_id, member=member, created_by=actor.user)
     care_plan = _lock(care_plan)
+    _schedule_review(care_plan, member.plan.local_date() + dt.timedelta(days=REVIEW_EVERY_DAYS))
     _new_version(actor, care_plan, "Care plan started", Action.CREATE)
     return care_plan
 
@@ -323,6 +326,76 @@ def practice_intervention_add(
         plan_id=care_plan.plan_id,
     )
     return intervention
+
+
+# Monitoring: the review cycle ------------------------------------------------------------------
+
+
+def _schedule_review(care_plan: CarePlan, on: dt.date, *, reason: str = "") -> None:
+    """One open review deadline per plan: scheduling one cancels the others. Each scheduling is
+    an event of its own (the time is in the key), so a date scheduled again after a prompt
+    cancelled it gets a fresh row, never the cancelled one. A prompt is due at once."""
+    prefix = f"careplan-review:{care_plan.pk}:"
+    deadlines.cancel_prefix(prefix=prefix)
+    due = dt.datetime.combine(on, dt.time(REVIEW_HOUR), tzinfo=care_plan.plan.tz)
+    if reason:
+        due = min(due, timezone.now())
+    key = f"{prefix}{on.isoformat()}:{timezone.now():%Y%m%dT%H%M%S%f}"
+    deadlines.schedule(
+        kind="careplan.review_due",
+        key=key,
+        due_at=due,
+        plan_id=care_plan.plan_id,
+        payload={"care_plan_id": care_plan.pk, "review_on": on.isoformat(), "reason": reason},
+    )
+    care_plan.next_review_on = on
+    care_plan.save(update_fields=["next_review_on"])
+
+
+@transaction.atomic
+def careplan_review_record(*, actor: Actor, care_plan: CarePlan, note: str) -> CarePlan:
+    """The care manager reviewed the plan with the member (progress, barriers, services): a
+    version of its own, and the next review in REVIEW_EVERY_DAYS."""
+    _require_edit(actor)
+    if not note.strip():
+        raise ValidationError({"note": "Say what the review found."})
+    care_plan = _lock(care_plan)
+    care_plan.last_reviewed_at = timezone.now()
+    care_plan.save(update_fields=["last_reviewed_at"])
+    _schedule_review(care_plan, care_plan.plan.local_date() + dt.timedelta(days=REVIEW_EVERY_DAYS))
+    _new_version(actor, care_plan, f"Reviewed: {_short(note, 200)}")
+    return care_plan
+
+
+@transaction.atomic
+def careplan_review_prompt(*, member: Member, reason: str) -> CarePlan | None:
+    """Ask for a review of the member's care plan now (other apps call this: a hospital
+    discharge, say). The review comes due at once and the care manager is told; recording the
+    review puts the plan back on its usual cycle. None when the member has no care plan."""
+    care_plan = CarePlan.objects.filter(member=member).first()
+    if care_plan is None:
+        return None
+    care_plan = _lock(care_plan)
+    _schedule_review(care_plan, care_plan.plan.local_date(), reason=reason.strip() or "Review requested")
+    _audit(Actor.system(), care_plan, Action.UPDATE, f"Review requested: {_short(reason, 200)}")
+    return care_plan
+
+
+def review_due_notify(*, care_plan_id: int, review_on: str, reason: str = "", dedupe_key: str) -> None:
+    """Tell the care manager a review is due, unless the date moved since (a review recorded)."""
+    care_plan = CarePlan.objects.select_related("member").filter(pk=care_plan_id).first()
+    if care_plan is None or care_plan.next_review_on is None or care_plan.next_review_on.isoformat() != review_on:
+        return
+    title = f"Care plan review due: {care_plan.member.full_name}" + (f" ({reason})" if reason else "")
+    notifications.notify(
+        recipients=[care_manager_of(care_plan)],
+        kind="careplan.review_due",
+        title=title,
+        url=careplan_url(care_plan),
+        plan_id=care_plan.plan_id,
+        email=True,
+        dedupe_key=dedupe_key,
+    )
 
 
 # Assessments ------------------------------------------------------------------------------------

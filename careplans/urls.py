@@ -8,6 +8,7 @@ urlpatterns = [
     path(base, views.detail, name="careplan-detail"),
     path(f"{base}start/", views.start, name="careplan-start"),
     path(f"{base}notes/", views.notes, name="careplan-notes"),
+    path(f"{base}review/", views.review, name="careplan-review"),
     path(f"{base}acknowledge/", views.acknowledge, name="careplan-acknowledge"),
     path(f"{base}practice-interventions/add/", views.practice_intervention, name="careplan-practice-intervention"),
     path(f"{base}versions/", views.version_list, name="careplan-versions"),

@@ -177,6 +177,22 @@ def notes(request: HttpRequest, member_id) -> HttpResponse:
 
 @staff_view
 @require_POST
+def review(request: HttpRequest, member_id) -> HttpResponse:
+    """Record a review of the plan with the member; the next one comes due in 90 days."""
+    actor = request.actor
+    member, care_plan = selectors.access_member_care_plan(actor, member_id, via="care plan review")
+    care_plan = selectors.require_care_plan(care_plan)
+    try:
+        care_plan = services.careplan_review_record(actor=actor, care_plan=care_plan, note=request.POST.get("note", ""))
+    except ValidationError as error:
+        _report(request, error)
+    else:
+        messages.success(request, f"Review recorded. Next review due {care_plan.next_review_on:%b %-d, %Y}.")
+    return _back(member)
+
+
+@staff_view
+@require_POST
 def acknowledge(request: HttpRequest, member_id) -> HttpResponse:
     actor = request.actor
     member, care_plan = selectors.access_member_care_plan(actor, member_id, via="care plan acknowledge")
