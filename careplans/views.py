@@ -6,11 +6,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from careplans import phq9, selectors, services
+from careplans import phq9, printable, selectors, services
 from careplans.forms import (
     AssessmentForm,
     GoalForm,
@@ -30,6 +30,7 @@ from careplans.models import (
     OwnerKind,
     Problem,
 )
+from core import audit
 from core.http import apply_service_errors, render_page, staff_view
 from members.selectors import access_member
 
@@ -220,6 +221,56 @@ def practice_intervention(request: HttpRequest, member_id) -> HttpResponse:
             return _back(member)
     context = {"member": member, "care_plan": care_plan, "form": form, "kind": "practice intervention", "item": None}
     return render_page(request, "careplans/item_form.html", context, status=400 if form.errors else 200)
+
+
+def _plain(actor, member_id, via: str):
+    member, care_plan = selectors.access_member_care_plan(actor, member_id, via=via)
+    care_plan = selectors.require_care_plan(care_plan)
+    view = selectors.careplan_view(actor, care_plan)
+    manager = services.care_manager_of(care_plan)
+    contact = ""
+    if manager is not None:
+        contact = manager.get_full_name() + (f", {manager.phone}" if manager.phone else "")
+    return member, care_plan, printable.plain_plan(view, care_manager=contact)
+
+
+def _audit_export(actor, care_plan, summary: str) -> None:
+    audit.record(
+        actor=actor,
+        action=audit.Action.EXPORT,
+        object_type="care_plan",
+        object_id=care_plan.public_id,
+        plan_id=care_plan.plan_id,
+        member_id=care_plan.member_id,
+        summary=summary,
+    )
+
+
+@staff_view
+def print_page(request: HttpRequest, member_id) -> HttpResponse:
+    """The plan in plain language, styled for paper, as this viewer may see it."""
+    actor = request.actor
+    member, care_plan, plan = _plain(actor, member_id, via="care plan print")
+    _audit_export(actor, care_plan, "Printable care plan")
+    response = render(request, "careplans/print.html", {"member": member, "care_plan": care_plan, "plan": plan})
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@staff_view
+def pdf(request: HttpRequest, member_id) -> HttpResponse:
+    """The same plain-language plan as a PDF, to fax."""
+    actor = request.actor
+    member, care_plan, plan = _plain(actor, member_id, via="care plan pdf")
+    _audit_export(actor, care_plan, "Care plan PDF")
+    body = printable.render_pdf(plan, sender=actor.organization.name)
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="care-plan-{member.member_number}-v{care_plan.version}.pdf"'
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 _LABELS = {

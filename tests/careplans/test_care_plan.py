@@ -14,6 +14,18 @@ from tests.careplans.conftest import INTERNAL_TEXTS, SHARED_TEXTS, build_plan
 from tests.conftest import SYSTEM, make_release
 
 
+def pdf_text(body: bytes) -> str:
+    """The text a PDF shows: its deflated content streams' string operands, joined."""
+    import re
+    import zlib
+
+    shown = []
+    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", body, re.S):
+        content = zlib.decompress(stream).decode("latin-1")
+        shown += [m.replace("\\(", "(").replace("\\)", ")") for m in re.findall(r"\((.*?)(?<!\\)\) ?Tj", content)]
+    return " ".join(shown)
+
+
 def url(member, rest=""):
     return f"/members/{member.public_id}/care-plan/{rest}"
 
@@ -306,3 +318,27 @@ def test_plan_internal_items_are_404_to_the_practice_even_by_id(world, care_plan
     hidden = care_plan.problems.get(shareable=False)
     client = client_for(world.p1_contact)
     assert client.get(url(world.m_a1, f"problems/{hidden.public_id}/edit/")).status_code == 404
+
+
+def test_printable_plan_is_plain_language_and_shows_only_what_the_viewer_may_see(world, care_plan, client_for):
+    page = client_for(world.a_cm).get(url(world.m_a1, "print/")).content.decode()
+    assert "My care plan" in page and "My goal:" in page and "Your doctor&#x27;s office" in page
+    assert all(text in page for text in SHARED_TEXTS) and "Hidden goal about mood" in page
+    make_release(world.m_a1, world.p1)
+    page = client_for(world.p1_contact).get(url(world.m_a1, "print/")).content.decode()
+    assert all(text in page for text in SHARED_TEXTS)
+    assert not any(text in page for text in INTERNAL_TEXTS)
+    assert AuditEvent.objects.filter(action="export", object_id=str(care_plan.public_id)).count() == 2
+
+
+def test_pdf_for_fax_holds_only_the_shared_parts_for_a_practice(world, care_plan, client_for):
+    make_release(world.m_a1, world.p1)
+    for user, hidden_expected in ((world.a_cm, True), (world.p1_contact, False)):
+        response = client_for(user).get(url(world.m_a1, "care-plan.pdf"))
+        assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+        assert response.content.startswith(b"%PDF-")
+        text = pdf_text(response.content)
+        assert "I want to walk my granddaughter to school" in text and "Check A1c every three months" in text
+        assert ("Hidden goal about mood" in text) is hidden_expected
+        assert ("Internal note: weekly call" in text) is hidden_expected
+    assert client_for(world.p2_contact).get(url(world.m_a1, "care-plan.pdf")).status_code == 404
