@@ -143,3 +143,29 @@ class AssessmentForm(forms.ModelForm):
                     )
         data["phq9_answers"] = answers if given else None
         return data
+
+
+class RecordRequestForm(forms.Form):
+    practice = forms.ModelChoiceField(queryset=Problem.objects.none(), to_field_name="public_id")
+    what = forms.CharField(
+        label="Records wanted",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=4000,
+        help_text="E.g. last two office notes, current medication list, A1c results this year.",
+    )
+    why = forms.CharField(label="Why they are needed", widget=forms.Textarea(attrs={"rows": 2}), max_length=4000)
+    due_on = forms.DateField(label="Needed by", widget=DateInput)
+
+    def __init__(self, *args, practices=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if practices is not None:
+            self.fields["practice"].queryset = practices
+
+
+class AnswerForm(forms.Form):
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=8000)
+    files = forms.FileField(
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"allow_multiple_selected": True}),
+        help_text="PDF, PNG or JPEG, up to 10 MB each.",
+    )

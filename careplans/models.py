@@ -18,6 +18,8 @@ from careplans.querysets import (
     CarePlanChildQuerySet,
     CarePlanQuerySet,
     PlanOnlyChildQuerySet,
+    RecordRequestChildQuerySet,
+    RecordRequestQuerySet,
     SharedItemQuerySet,
 )
 from core.ids import uuid7
@@ -282,3 +284,75 @@ class Assessment(models.Model):
         """(number, LOINC code, question, answer) in item order."""
         answers = self.phq9_answers or {}
         return [(n, code, text, answers.get(code)) for n, (code, text) in enumerate(phq9.ITEMS, start=1)]
+
+
+class RecordRequest(models.Model):
+    """The plan asks a practice for records (seed 004: "request and review records from previous
+    or current providers"): what, why, by when. The practice answers with notes and files; an
+    unanswered request escalates when it is overdue (careplans.handlers)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Waiting for the practice"
+        ANSWERED = "answered", "Answered"
+        CANCELLED = "cancelled", "Cancelled"
+
+    id = models.BigAutoField(primary_key=True)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
+    plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="record_requests")
+    practice = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="record_requests")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(db_default=Now())
+    what = models.TextField("records wanted")
+    why = models.TextField("why they are needed")
+    due_on = models.DateField("needed by")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answer_notes = models.TextField(blank=True)
+
+    objects = RecordRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        indexes = [
+            models.Index(fields=["practice", "status", "due_on"], name="recordrequest_practice"),
+            models.Index(fields=["plan", "-requested_at", "-id"], name="recordrequest_plan"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="answered") | Q(answered_at__isnull=False, answered_by__isnull=False),
+                name="answered_request_says_who_and_when",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Records request to {self.practice_id} ({self.get_status_display()})"
+
+
+class RecordRequestFile(models.Model):
+    """A file the practice sent in answer. Stored outside any web root under a neutral name;
+    served only by a view that checks the request is visible to the person asking."""
+
+    id = models.BigAutoField(primary_key=True)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
+    request = models.ForeignKey(RecordRequest, on_delete=models.CASCADE, related_name="files")
+    plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    file = models.FileField(upload_to="record-requests/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=64)
+    size_bytes = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(db_default=Now())
+
+    objects = RecordRequestChildQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name

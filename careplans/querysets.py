@@ -77,3 +77,26 @@ class AssessmentQuerySet(models.QuerySet):
         if actor.is_plan_staff:
             return self.filter(plan_id=actor.organization.pk)
         return self.none()
+
+
+class RecordRequestQuerySet(models.QuerySet):
+    """The plan's own requests; a practice sees the requests addressed to it by a partner plan
+    (also for a patient attributed elsewhere now: it is asked about its own records)."""
+
+    def visible_to(self, actor: Actor) -> RecordRequestQuerySet:
+        if actor.is_plan_staff:
+            return self.filter(plan_id=actor.organization.pk)
+        if actor.is_practice_staff:
+            return self.filter(practice_id=actor.organization.pk, plan_id__in=actor.partner_plan_ids)
+        return self.none()
+
+
+class RecordRequestChildQuerySet(models.QuerySet):
+    def visible_to(self, actor: Actor) -> models.QuerySet:
+        from careplans.models import RecordRequest
+
+        if actor.is_plan_staff:
+            return self.filter(plan_id=actor.organization.pk)
+        if actor.is_practice_staff:
+            return self.filter(request__in=RecordRequest.objects.visible_to(actor))
+        return self.none()

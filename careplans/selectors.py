@@ -16,7 +16,18 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from careplans.documents import plan_document
-from careplans.models import Acknowledgement, Assessment, CarePlan, CarePlanVersion, Domain, Goal, Intervention, Problem
+from careplans.models import (
+    Acknowledgement,
+    Assessment,
+    CarePlan,
+    CarePlanVersion,
+    Domain,
+    Goal,
+    Intervention,
+    Problem,
+    RecordRequest,
+    RecordRequestFile,
+)
 from members.models import Member
 from members.selectors import access_member, audit_reads
 from organizations.access import Actor
@@ -205,3 +216,49 @@ def _require_assessments(actor: Actor) -> None:
     actor.require("organizations.view_careplans")
     if not actor.is_plan_staff:
         raise PermissionDenied("Assessments are the plan's own record.")
+
+
+# Requests for information -----------------------------------------------------------------------
+
+
+def _require_requests(actor: Actor) -> None:
+    actor.require("organizations.answer_record_requests" if actor.is_practice_staff else "organizations.view_careplans")
+
+
+def current_practice(actor: Actor, member: Member):
+    """The practice the member is attributed to today, as the actor may see attributions."""
+    from members.models import Attribution
+    from members.querysets import current_on
+
+    attribution = (
+        Attribution.objects.visible_to(actor)
+        .filter(current_on(member.plan.local_date()), member=member)
+        .select_related("practice")
+        .first()
+    )
+    return attribution.practice if attribution else None
+
+
+def record_requests(actor: Actor) -> QuerySet[RecordRequest]:
+    """Plan staff: the plan's requests. Practice staff: the requests addressed to the practice."""
+    _require_requests(actor)
+    return RecordRequest.objects.visible_to(actor).select_related("member", "practice", "plan", "requested_by")
+
+
+def access_record_request(actor: Actor, request_id: uuid.UUID) -> RecordRequest:
+    request = get_object_or_404(
+        RecordRequest.objects.visible_to(actor).select_related(
+            "member__plan", "practice", "plan", "requested_by", "answered_by"
+        ),
+        public_id=request_id,
+    )
+    _require_requests(actor)
+    return request
+
+
+def record_request_files(actor: Actor, request: RecordRequest) -> list[RecordRequestFile]:
+    return list(RecordRequestFile.objects.visible_to(actor).filter(request=request).select_related("uploaded_by"))
+
+
+def access_record_request_file(actor: Actor, request: RecordRequest, file_id: uuid.UUID) -> RecordRequestFile:
+    return get_object_or_404(RecordRequestFile.objects.visible_to(actor).filter(request=request), public_id=file_id)

@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Model
 from django.urls import reverse
@@ -29,14 +30,16 @@ from careplans.models import (
     InterventionStatus,
     OwnerKind,
     Problem,
+    RecordRequest,
+    RecordRequestFile,
 )
 from caseloads.models import Enrollment
-from core import audit, deadlines, notifications
+from core import audit, deadlines, notifications, uploads
 from core.audit import Action
 from members.models import CareTeamMember, Member, ReleaseOfInformation
 from members.services import consent_covers
 from organizations.access import Actor
-from organizations.models import Organization, Role, User
+from organizations.models import Organization, Partnership, Role, User
 
 PROBLEM_FIELDS = ("domain", "description", "root_causes", "shareable")
 GOAL_FIELDS = (
@@ -489,6 +492,145 @@ def assessment_add_problem(*, actor: Actor, assessment: Assessment) -> Problem:
     assessment.care_plan_problem = problem
     assessment.save(update_fields=["care_plan_problem"])
     return problem
+
+
+# Requests for information -----------------------------------------------------------------------
+
+ANSWER_MAX_FILES = 10
+
+
+def _request_audit(actor: Actor, request: RecordRequest, action: str, summary: str) -> None:
+    audit.record(
+        actor=actor,
+        action=action,
+        object_type="record_request",
+        object_id=request.public_id,
+        plan_id=request.plan_id,
+        member_id=request.member_id,
+        summary=summary,
+    )
+
+
+def record_request_url(request: RecordRequest) -> str:
+    return reverse("record-request-detail", args=[request.public_id])
+
+
+@transaction.atomic
+def record_request_create(
+    *, actor: Actor, member: Member, practice: Organization | None, what: str, why: str, due_on: dt.date | None
+) -> RecordRequest:
+    """Ask a partner practice for records. When the due day has passed unanswered, the request
+    escalates (a deadline row at the start of the next day in the plan's time zone)."""
+    actor.require("organizations.request_records")
+    if not actor.is_plan_staff:
+        raise PermissionDenied("Requests for records come from the plan.")
+    errors = {}
+    if practice is None or not Partnership.objects.active().filter(plan_id=member.plan_id, practice=practice).exists():
+        errors["practice"] = "must be a partner practice of the member's plan"
+    if not what.strip():
+        errors["what"] = "Say which records are needed."
+    if not why.strip():
+        errors["why"] = "Say why they are needed."
+    today = member.plan.local_date()
+    if due_on is None:
+        errors["due_on"] = "is required"
+    elif due_on < today:
+        errors["due_on"] = "cannot be in the past"
+    if errors:
+        raise ValidationError(errors)
+    request = RecordRequest.objects.create(
+        plan_id=member.plan_id,
+        member=member,
+        practice=practice,
+        requested_by=actor.user,
+        what=what.strip(),
+        why=why.strip(),
+        due_on=due_on,
+    )
+    overdue_at = dt.datetime.combine(due_on + dt.timedelta(days=1), dt.time.min, tzinfo=member.plan.tz)
+    deadlines.schedule(
+        kind="record_request.overdue",
+        key=f"record-request-overdue:{request.pk}",
+        due_at=overdue_at,
+        plan_id=request.plan_id,
+        payload={"request_id": request.pk},
+    )
+    _request_audit(actor, request, Action.CREATE, f"Requested records from {practice.name}")
+    contacts = User.objects.filter(
+        organization=practice, is_active=True, role__in=[Role.PRACTICE_CONTACT, Role.PRACTICE_ADMIN]
+    )
+    notifications.notify(
+        recipients=contacts,
+        kind="record_request.new",
+        title=f"Records requested for {member.full_name}, needed by {due_on:%b %-d}",
+        url=record_request_url(request),
+        plan_id=request.plan_id,
+        email=True,
+    )
+    return request
+
+
+@transaction.atomic
+def record_request_answer(
+    *, actor: Actor, request: RecordRequest, notes: str, files: list[UploadedFile] = ()
+) -> RecordRequest:
+    """The practice answers with notes and files (PDF, PNG or JPEG, 10 MB each): all stored or
+    none. The requester hears at once; the overdue escalation is called off."""
+    actor.require("organizations.answer_record_requests")
+    if not actor.is_practice_staff or request.practice_id != actor.organization.pk:
+        raise PermissionDenied("The practice the request is addressed to answers it.")
+    request = RecordRequest.objects.select_for_update().select_related("member").get(pk=request.pk)
+    if request.status != RecordRequest.Status.OPEN:
+        raise ValidationError(f"This request is {request.get_status_display().lower()} already.")
+    files = list(files)
+    if not notes.strip() and not files:
+        raise ValidationError({"notes": "Write a note or attach the records."})
+    if len(files) > ANSWER_MAX_FILES:
+        raise ValidationError({"files": f"at most {ANSWER_MAX_FILES} files"})
+    types = [uploads.check(upload, field="files") for upload in files]  # every file checked before any is stored
+    for upload, content_type in zip(files, types, strict=True):
+        stored = RecordRequestFile(
+            request=request,
+            plan_id=request.plan_id,
+            original_name=upload.name[:255],
+            content_type=content_type,
+            size_bytes=upload.size,
+            sha256=uploads.sha256(upload),
+            uploaded_by=actor.user,
+        )
+        stored.file.save(f"{stored.public_id}", upload, save=False)  # a name that says nothing
+        stored.save()
+    request.status = RecordRequest.Status.ANSWERED
+    request.answered_by, request.answered_at, request.answer_notes = actor.user, timezone.now(), notes.strip()
+    request.save(update_fields=["status", "answered_by", "answered_at", "answer_notes"])
+    deadlines.cancel(key=f"record-request-overdue:{request.pk}")
+    _request_audit(actor, request, Action.UPDATE, f"Answered with {len(files)} file(s)")
+    notifications.notify(
+        recipients=[request.requested_by],
+        kind="record_request.answered",
+        title=f"{actor.organization.name} answered your request for records of {request.member.full_name}",
+        url=record_request_url(request),
+        plan_id=request.plan_id,
+    )
+    return request
+
+
+def record_request_escalate(*, request_id: int, dedupe_key: str) -> None:
+    """Overdue and still open: tell the requester and the plan's supervisors (by email too)."""
+    request = RecordRequest.objects.select_related("member", "practice", "requested_by").get(pk=request_id)
+    if request.status != RecordRequest.Status.OPEN:
+        return
+    RecordRequest.objects.filter(pk=request.pk).update(escalated_at=timezone.now())
+    supervisors = User.objects.filter(organization_id=request.plan_id, role=Role.SUPERVISOR, is_active=True)
+    notifications.notify(
+        recipients=[request.requested_by, *supervisors],
+        kind="record_request.overdue",
+        title=f"Overdue: records from {request.practice.name} for {request.member.full_name} (due {request.due_on})",
+        url=record_request_url(request),
+        plan_id=request.plan_id,
+        email=True,
+        dedupe_key=dedupe_key,
+    )
 
 
 # Helpers ---------------------------------------------------------------------------------------

@@ -17,6 +17,13 @@ urlpatterns = [
     path(f"{base}versions/<int:version>/", views.version_detail, name="careplan-version"),
     path(f"{base}goals/<uuid:goal_id>/progress/", views.goal_progress, name="careplan-goal-progress"),
     path("members/<uuid:member_id>/assessments/", views.assessment_list, name="assessment-list"),
+    path("members/<uuid:member_id>/record-requests/new/", views.record_request_new, name="record-request-new"),
+    path("record-requests/", views.record_request_list, name="record-request-list"),
+    path("record-requests/<uuid:request_id>/", views.record_request_detail, name="record-request-detail"),
+    path("record-requests/<uuid:request_id>/answer/", views.record_request_answer, name="record-request-answer"),
+    path(
+        "record-requests/<uuid:request_id>/files/<uuid:file_id>/", views.record_request_file, name="record-request-file"
+    ),
     path(
         "members/<uuid:member_id>/assessments/<uuid:assessment_id>/", views.assessment_detail, name="assessment-detail"
     ),

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from careplans import phq9, printable, selectors, services
 from careplans.forms import (
+    AnswerForm,
     AssessmentForm,
     GoalForm,
     GoalProgressForm,
@@ -19,6 +20,7 @@ from careplans.forms import (
     NotesForm,
     PracticeInterventionForm,
     ProblemForm,
+    RecordRequestForm,
 )
 from careplans.models import (
     Domain,
@@ -29,10 +31,13 @@ from careplans.models import (
     InterventionStatus,
     OwnerKind,
     Problem,
+    RecordRequest,
 )
 from core import audit
-from core.http import apply_service_errors, render_page, staff_view
-from members.selectors import access_member
+from core.http import apply_service_errors, bad_cursor_response, page_args, render_page, staff_view
+from core.pagination import BadCursor, paginate
+from members.selectors import access_member, audit_reads
+from organizations.models import Organization
 
 ITEMS = {
     "problem": (Problem, ProblemForm, services.problem_save),
@@ -65,6 +70,7 @@ def _page_context(actor, member, care_plan) -> dict:
         and actor.is_practice_staff
         and actor.can("organizations.acknowledge_careplans"),
         "progress_choices": GoalProgress.choices,
+        "can_request": actor.is_plan_staff and actor.can("organizations.request_records"),
     }
 
 
@@ -378,3 +384,108 @@ def assessment_add_problem(request: HttpRequest, member_id, assessment_id) -> Ht
         return redirect("assessment-detail", member_id=member.public_id, assessment_id=assessment.public_id)
     messages.success(request, "Behavioral problem added to the care plan; add the member's goal for it.")
     return redirect(f"{reverse('careplan-detail', args=[member.public_id])}#problem-{problem.public_id}")
+
+
+# Requests for information -----------------------------------------------------------------------
+
+
+@staff_view
+def record_request_list(request: HttpRequest) -> HttpResponse:
+    """The plan's requests for records, or (for a practice) the requests addressed to it; open
+    ones by default, soonest due first."""
+    actor = request.actor
+    qs = selectors.record_requests(actor)
+    status = request.GET.get("status", RecordRequest.Status.OPEN)
+    if status in RecordRequest.Status.values:
+        qs = qs.filter(status=status)
+    ordering = ("due_on", "id") if status == RecordRequest.Status.OPEN else ("-requested_at", "-id")
+    cursor, size = page_args(request, default_size=25)
+    try:
+        page = paginate(qs, ordering=ordering, cursor=cursor, size=size)
+    except BadCursor as exc:
+        return bad_cursor_response(request, exc)
+    audit_reads(actor, [r.member for r in page.items], via="record request list", action=audit.Action.LIST)
+    context = {"page": page, "status": status, "statuses": RecordRequest.Status.choices}
+    return render_page(request, "careplans/record_requests.html", context)
+
+
+@staff_view
+@require_http_methods(["GET", "POST"])
+def record_request_new(request: HttpRequest, member_id) -> HttpResponse:
+    actor = request.actor
+    member = access_member(actor, member_id, via="record request")
+    actor.require("organizations.request_records")
+    practices = Organization.objects.visible_to(actor).of_kind(Organization.Kind.PRACTICE).order_by("name")
+    current = selectors.current_practice(actor, member)
+    form = RecordRequestForm(
+        request.POST or None, practices=practices, initial={"practice": current.public_id if current else None}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            found = services.record_request_create(actor=actor, member=member, **form.cleaned_data)
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, f"Records requested from {found.practice.name}.")
+            return redirect("record-request-detail", request_id=found.public_id)
+    context = {"member": member, "form": form}
+    return render_page(request, "careplans/record_request_new.html", context, status=400 if form.errors else 200)
+
+
+@staff_view
+def record_request_detail(request: HttpRequest, request_id) -> HttpResponse:
+    actor = request.actor
+    found = selectors.access_record_request(actor, request_id)
+    audit_reads(actor, [found.member], via="record request")
+    context = {
+        "req": found,
+        "files": selectors.record_request_files(actor, found),
+        "form": AnswerForm(),
+        "can_answer": actor.is_practice_staff
+        and found.status == RecordRequest.Status.OPEN
+        and actor.can("organizations.answer_record_requests"),
+    }
+    return render_page(request, "careplans/record_request.html", context)
+
+
+@staff_view
+@require_POST
+def record_request_answer(request: HttpRequest, request_id) -> HttpResponse:
+    actor = request.actor
+    found = selectors.access_record_request(actor, request_id)
+    form = AnswerForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.record_request_answer(
+                actor=actor, request=found, notes=form.cleaned_data["notes"], files=request.FILES.getlist("files")
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, "Answer sent to the plan.")
+            return redirect("record-request-detail", request_id=found.public_id)
+    context = {"req": found, "files": selectors.record_request_files(actor, found), "form": form, "can_answer": True}
+    return render_page(request, "careplans/record_request.html", context, status=400)
+
+
+@staff_view
+def record_request_file(request: HttpRequest, request_id, file_id) -> HttpResponse:
+    """Serve a file only through this access check: never from a public URL."""
+    actor = request.actor
+    found = selectors.access_record_request(actor, request_id)
+    item = selectors.access_record_request_file(actor, found, file_id)
+    audit.record(
+        actor=actor,
+        action=audit.Action.READ,
+        object_type="record_request_file",
+        object_id=item.public_id,
+        plan_id=found.plan_id,
+        member_id=found.member_id,
+        summary=item.original_name,
+    )
+    response = FileResponse(
+        item.file.open("rb"), as_attachment=True, filename=item.original_name, content_type=item.content_type
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -62,6 +62,8 @@ class Objects:
     problem: object
     goal: object
     assessment: object
+    record_request: object
+    record_file: object
 
 
 def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, organization, uploader) -> Objects:
@@ -102,6 +104,22 @@ def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, or
     assessment = careplan_services.assessment_record(
         actor=Actor.for_user(staff), member=member, values={"behavioral_notes": f"Hidden note {tag}"}
     )
+    plan_staff = Actor.for_user(staff)
+    record_request = careplan_services.record_request_create(
+        actor=plan_staff,
+        member=member,
+        practice=partnership.practice,
+        what=f"Hidden records {tag}",
+        why="Care plan",
+        due_on=member.plan.local_date(),
+    )
+    careplan_services.record_request_answer(
+        actor=Actor.for_user(practice_staff),
+        request=record_request,
+        notes=f"Hidden answer {tag}",
+        files=[SimpleUploadedFile("records.pdf", b"%PDF-1.4 records", content_type="application/pdf")],
+    )
+    record_file = record_request.files.get()
     return Objects(
         member,
         entry,
@@ -118,6 +136,8 @@ def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, or
         problem,
         goal,
         assessment,
+        record_request,
+        record_file,
     )
 
 
@@ -185,6 +205,8 @@ def _value(name: str, objs: Objects):
         "version": 1,
         "assessment_id": objs.assessment.public_id,
         "care_plan_id": objs.care_plan.public_id,
+        "request_id": objs.record_request.public_id,
+        "file_id": objs.record_file.public_id,
     }
     assert name in values, (
         f"URL parameter <{name}> is not covered by the isolation walk: add what an object of another "
@@ -262,6 +284,8 @@ LIST_PROBES = [
     "/referrals/sent/",
     "/api/v1/referrals/",
     "/api/v1/careplans/",
+    "/record-requests/",
+    "/record-requests/?status=answered",
     "/",
 ]
 
@@ -283,6 +307,8 @@ def test_lists_never_show_another_tenants_rows(world, tenants, client_for, perso
         foreign.referral.reason,
         foreign.problem.description,
         str(foreign.care_plan.public_id),
+        foreign.record_request.what,
+        str(foreign.record_request.public_id),
     ]
     for probe in LIST_PROBES:
         url = probe.format(last=member.last_name, number=member.member_number)
