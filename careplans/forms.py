@@ -1,7 +1,7 @@
 from django import forms
 
 from careplans import phq9
-from careplans.models import Assessment, Goal, Intervention, Problem
+from careplans.models import Assessment, CoordinationNotice, Goal, Intervention, Problem
 from careplans.services import ASSESSMENT_FIELDS, GOAL_FIELDS, INTERVENTION_FIELDS, PROBLEM_FIELDS
 
 
@@ -169,3 +169,10 @@ class AnswerForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"allow_multiple_selected": True}),
         help_text="PDF, PNG or JPEG, up to 10 MB each.",
     )
+
+
+class CoordinationNoticeForm(forms.ModelForm):
+    class Meta:
+        model = CoordinationNotice
+        fields = ("notified_on", "method", "recipient", "note")
+        widgets = {"notified_on": DateInput}

@@ -18,6 +18,7 @@ from careplans.querysets import (
     CarePlanChildQuerySet,
     CarePlanQuerySet,
     PlanOnlyChildQuerySet,
+    PlanOnlyMemberQuerySet,
     RecordRequestChildQuerySet,
     RecordRequestQuerySet,
     SharedItemQuerySet,
@@ -356,3 +357,40 @@ class RecordRequestFile(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+class CoordinationNotice(models.Model):
+    """The member (or their guardian) was told that care coordination is happening (seed 004:
+    "notify member and/or guardian about coordination occurring"): when, how, to whom."""
+
+    class Method(models.TextChoices):
+        PHONE = "phone", "Phone"
+        IN_PERSON = "in_person", "In person"
+        MAIL = "mail", "Letter"
+        TEXT = "text", "Text message"
+        EMAIL = "email", "Email"
+        VIA_PCP = "via_pcp", "Through the PCP's office"
+
+    class Recipient(models.TextChoices):
+        MEMBER = "member", "Member"
+        GUARDIAN = "guardian", "Guardian / legal representative"
+
+    id = models.BigAutoField(primary_key=True)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
+    plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="coordination_notices")
+    notified_on = models.DateField()
+    method = models.CharField(max_length=12, choices=Method.choices)
+    recipient = models.CharField("told", max_length=10, choices=Recipient.choices, default=Recipient.MEMBER)
+    note = models.CharField(max_length=500, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(db_default=Now())
+
+    objects = PlanOnlyMemberQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-notified_on", "-id"]
+        indexes = [models.Index(fields=["member", "-notified_on"], name="coordination_notice_member")]
+
+    def __str__(self) -> str:
+        return f"{self.get_recipient_display()} told by {self.get_method_display().lower()} on {self.notified_on}"

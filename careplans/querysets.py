@@ -100,3 +100,12 @@ class RecordRequestChildQuerySet(models.QuerySet):
         if actor.is_practice_staff:
             return self.filter(request__in=RecordRequest.objects.visible_to(actor))
         return self.none()
+
+
+class PlanOnlyMemberQuerySet(models.QuerySet):
+    """Plan-kept records about the member (coordination notices): the plan's own staff only."""
+
+    def visible_to(self, actor: Actor) -> models.QuerySet:
+        if actor.is_plan_staff:
+            return self.filter(plan_id=actor.organization.pk)
+        return self.none()

@@ -21,6 +21,7 @@ from careplans.models import (
     Assessment,
     CarePlan,
     CarePlanVersion,
+    CoordinationNotice,
     Domain,
     Goal,
     Intervention,
@@ -262,3 +263,7 @@ def record_request_files(actor: Actor, request: RecordRequest) -> list[RecordReq
 
 def access_record_request_file(actor: Actor, request: RecordRequest, file_id: uuid.UUID) -> RecordRequestFile:
     return get_object_or_404(RecordRequestFile.objects.visible_to(actor).filter(request=request), public_id=file_id)
+
+
+def coordination_notices(actor: Actor, member: Member) -> list[CoordinationNotice]:
+    return list(CoordinationNotice.objects.visible_to(actor).filter(member=member).select_related("recorded_by"))

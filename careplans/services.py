@@ -24,6 +24,7 @@ from careplans.models import (
     Assessment,
     CarePlan,
     CarePlanVersion,
+    CoordinationNotice,
     Domain,
     Goal,
     Intervention,
@@ -631,6 +632,42 @@ def record_request_escalate(*, request_id: int, dedupe_key: str) -> None:
         email=True,
         dedupe_key=dedupe_key,
     )
+
+
+# Coordination notice ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def coordination_notice_record(
+    *, actor: Actor, member: Member, notified_on: dt.date | None, method: str, recipient: str, note: str = ""
+) -> CoordinationNotice:
+    """Record that the member or their guardian was told coordination is happening."""
+    _require_edit(actor)
+    notice = CoordinationNotice(
+        plan_id=member.plan_id,
+        member=member,
+        notified_on=notified_on,
+        method=method,
+        recipient=recipient,
+        note=note.strip(),
+        recorded_by=actor.user,
+    )
+    notice.full_clean(exclude=["plan", "member", "recorded_by"])
+    if notice.notified_on > member.plan.local_date():
+        raise ValidationError({"notified_on": "cannot be in the future"})
+    if recipient == CoordinationNotice.Recipient.GUARDIAN and not member.guardian_name:
+        raise ValidationError({"recipient": "The member has no guardian on file; add one on the member's page."})
+    notice.save()
+    audit.record(
+        actor=actor,
+        action=Action.CREATE,
+        object_type="coordination_notice",
+        object_id=notice.public_id,
+        plan_id=member.plan_id,
+        member_id=member.pk,
+        summary=f"Coordination notice: {notice}",
+    )
+    return notice
 
 
 # Helpers ---------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ urlpatterns = [
     path(f"{base}start/", views.start, name="careplan-start"),
     path(f"{base}notes/", views.notes, name="careplan-notes"),
     path(f"{base}review/", views.review, name="careplan-review"),
+    path(f"{base}coordination-notices/", views.coordination_notice, name="careplan-coordination-notice"),
     path(f"{base}print/", views.print_page, name="careplan-print"),
     path(f"{base}care-plan.pdf", views.pdf, name="careplan-pdf"),
     path(f"{base}acknowledge/", views.acknowledge, name="careplan-acknowledge"),

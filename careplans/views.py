@@ -14,6 +14,7 @@ from careplans import phq9, printable, selectors, services
 from careplans.forms import (
     AnswerForm,
     AssessmentForm,
+    CoordinationNoticeForm,
     GoalForm,
     GoalProgressForm,
     InterventionForm,
@@ -71,6 +72,8 @@ def _page_context(actor, member, care_plan) -> dict:
         and actor.can("organizations.acknowledge_careplans"),
         "progress_choices": GoalProgress.choices,
         "can_request": actor.is_plan_staff and actor.can("organizations.request_records"),
+        "notices": selectors.coordination_notices(actor, member) if actor.is_plan_staff else [],
+        "notice_form": CoordinationNoticeForm(initial={"notified_on": member.plan.local_date()}) if can_edit else None,
     }
 
 
@@ -195,6 +198,26 @@ def review(request: HttpRequest, member_id) -> HttpResponse:
         _report(request, error)
     else:
         messages.success(request, f"Review recorded. Next review due {care_plan.next_review_on:%b %-d, %Y}.")
+    return _back(member)
+
+
+@staff_view
+@require_POST
+def coordination_notice(request: HttpRequest, member_id) -> HttpResponse:
+    """Record that the member or guardian was told coordination is happening."""
+    actor = request.actor
+    member = access_member(actor, member_id, via="coordination notice")
+    actor.require("organizations.edit_careplans")
+    form = CoordinationNoticeForm(request.POST)
+    if not form.is_valid():
+        _report(request, ValidationError(form.errors))
+        return _back(member)
+    try:
+        services.coordination_notice_record(actor=actor, member=member, **form.cleaned_data)
+    except ValidationError as error:
+        _report(request, error)
+    else:
+        messages.success(request, "Coordination notice recorded.")
     return _back(member)
 
 

@@ -342,3 +342,38 @@ def test_pdf_for_fax_holds_only_the_shared_parts_for_a_practice(world, care_plan
         assert ("Hidden goal about mood" in text) is hidden_expected
         assert ("Internal note: weekly call" in text) is hidden_expected
     assert client_for(world.p2_contact).get(url(world.m_a1, "care-plan.pdf")).status_code == 404
+
+
+def test_coordination_notice_is_recorded_with_date_and_method(world, client_for):
+    client = client_for(world.a_cm)
+    today = world.plan_a.local_date()
+    response = client.post(
+        url(world.m_a1, "coordination-notices/"),
+        {"notified_on": today.isoformat(), "method": "phone", "recipient": "member", "note": "Explained sharing"},
+    )
+    assert response.status_code == 302
+    notice = world.m_a1.coordination_notices.get()
+    assert (notice.notified_on, notice.method, notice.recorded_by) == (today, "phone", world.a_cm)
+    assert AuditEvent.objects.filter(object_type="coordination_notice", member_id=world.m_a1.pk).exists()
+    assert "Member told by phone" in client.get(url(world.m_a1)).content.decode()
+    client.post(
+        url(world.m_a1, "coordination-notices/"),
+        {"notified_on": today.isoformat(), "method": "fax", "recipient": "guardian"},
+    )
+    with pytest.raises(ValidationError) as error:
+        services.coordination_notice_record(
+            actor=world.actor(world.a_cm), member=world.m_a1, notified_on=today, method="mail", recipient="guardian"
+        )
+    assert "recipient" in error.value.message_dict
+    assert world.m_a1.coordination_notices.count() == 1
+    make_release(world.m_a1, world.p1)
+    assert (
+        client_for(world.p1_contact)
+        .post(
+            url(world.m_a1, "coordination-notices/"),
+            {"notified_on": today.isoformat(), "method": "phone", "recipient": "member"},
+        )
+        .status_code
+        == 403
+    )
+    assert "Explained sharing" not in client_for(world.p1_contact).get(url(world.m_a1)).content.decode()
