@@ -69,7 +69,7 @@ def _require_edit(actor: Actor) -> None:
 
 
 def _lock(care_plan: CarePlan) -> CarePlan:
-    return CarePlan.objects.select_for_update().select_related("member", "plan").get(pk=care_plan.pk)
+    return CarePlan.objects.select_for_update(of=("self",)).select_related("member", "plan").get(pk=care_plan.pk)
 
 
 def snapshot(care_plan: CarePlan) -> dict[str, Any]:
@@ -194,6 +194,7 @@ def _save_item(
     return instance
 
 
+@transaction.atomic
 def problem_save(
     *, actor: Actor, care_plan: CarePlan, values: dict[str, Any], problem: Problem | None = None
 ) -> Problem:
@@ -203,11 +204,13 @@ def problem_save(
     )
 
 
+@transaction.atomic
 def goal_save(*, actor: Actor, care_plan: CarePlan, values: dict[str, Any], goal: Goal | None = None) -> Goal:
     """Add a goal agreed with the member, in their own words, or change one (its progress too)."""
     return _save_item(actor=actor, care_plan=care_plan, model=Goal, item=goal, values=values, allowed=GOAL_FIELDS)
 
 
+@transaction.atomic
 def intervention_save(
     *, actor: Actor, care_plan: CarePlan, values: dict[str, Any], intervention: Intervention | None = None
 ) -> Intervention:
@@ -472,7 +475,7 @@ def assessment_add_problem(*, actor: Actor, assessment: Assessment) -> Problem:
     """Put the behavioral problem a moderate-or-worse PHQ-9 points to on the member's care plan
     (starting the plan if need be). Once per assessment: a second click gives the same problem."""
     _require_edit(actor)
-    assessment = Assessment.objects.select_for_update().select_related("member__plan").get(pk=assessment.pk)
+    assessment = Assessment.objects.select_for_update(of=("self",)).select_related("member__plan").get(pk=assessment.pk)
     if not assessment.phq9_moderate_or_worse:
         raise ValidationError("The PHQ-9 of this assessment is below the moderate band.")
     if assessment.care_plan_problem_id is not None:
@@ -580,7 +583,7 @@ def record_request_answer(
     actor.require("organizations.answer_record_requests")
     if not actor.is_practice_staff or request.practice_id != actor.organization.pk:
         raise PermissionDenied("The practice the request is addressed to answers it.")
-    request = RecordRequest.objects.select_for_update().select_related("member").get(pk=request.pk)
+    request = RecordRequest.objects.select_for_update(of=("self",)).select_related("member").get(pk=request.pk)
     if request.status != RecordRequest.Status.OPEN:
         raise ValidationError(f"This request is {request.get_status_display().lower()} already.")
     files = list(files)
