@@ -3,6 +3,7 @@ from django import forms
 from careplans import phq9
 from careplans.models import Assessment, CoordinationNotice, Goal, Intervention, Problem
 from careplans.services import ASSESSMENT_FIELDS, GOAL_FIELDS, INTERVENTION_FIELDS, PROBLEM_FIELDS
+from organizations.models import Organization
 
 
 class DateInput(forms.DateInput):
@@ -52,7 +53,7 @@ class GoalProgressForm(forms.ModelForm):
 class InterventionForm(forms.ModelForm):
     goal = forms.ModelChoiceField(queryset=Goal.objects.none(), required=False, to_field_name="public_id")
     owner_organization = forms.ModelChoiceField(
-        queryset=Problem.objects.none(), required=False, to_field_name="public_id"
+        queryset=Organization.objects.none(), required=False, to_field_name="public_id"
     )
 
     class Meta:
@@ -61,8 +62,6 @@ class InterventionForm(forms.ModelForm):
         widgets = {"description": forms.Textarea(attrs={"rows": 2}), "due_date": DateInput}
 
     def __init__(self, *args, care_plan=None, actor=None, **kwargs):
-        from organizations.models import Organization
-
         super().__init__(*args, **kwargs)
         if care_plan is not None:
             self.fields["goal"].queryset = Goal.objects.visible_to(actor).filter(care_plan=care_plan)
@@ -146,7 +145,7 @@ class AssessmentForm(forms.ModelForm):
 
 
 class RecordRequestForm(forms.Form):
-    practice = forms.ModelChoiceField(queryset=Problem.objects.none(), to_field_name="public_id")
+    practice = forms.ModelChoiceField(queryset=Organization.objects.none(), to_field_name="public_id")
     what = forms.CharField(
         label="Records wanted",
         widget=forms.Textarea(attrs={"rows": 2}),
