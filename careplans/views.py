@@ -150,21 +150,27 @@ def goal_progress(request: HttpRequest, member_id, goal_id) -> HttpResponse:
     care_plan = selectors.require_care_plan(care_plan)
     goal = selectors.access_item(actor, care_plan, Goal, goal_id)
     form = GoalProgressForm(request.POST)
-    status = 200
+    error = None
     if not form.is_valid():
-        _report(request, ValidationError(form.errors))
-        status = 400
+        error = ValidationError(form.errors)
     else:
         try:
             services.goal_save(actor=actor, care_plan=care_plan, goal=goal, values=form.cleaned_data)
-        except ValidationError as error:
-            _report(request, error)
-            status = 400
+        except ValidationError as exc:
+            error = exc
     if not request.htmx:
+        if error is not None:
+            _report(request, error)
         return _back(member)
+    # htmx swaps only 2xx answers: the error comes back inside the re-rendered items.
     care_plan.refresh_from_db()
     context = _page_context(actor, member, care_plan)
-    return render_page(request, "careplans/detail.html", context, partial="plan-items", status=status)
+    if error is not None:
+        context["progress_errors"] = [
+            f"{name.replace('_', ' ').capitalize()}: {' '.join(problems)}"
+            for name, problems in getattr(error, "message_dict", {"goal": error.messages}).items()
+        ]
+    return render_page(request, "careplans/detail.html", context, partial="plan-items")
 
 
 @staff_view

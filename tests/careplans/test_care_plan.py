@@ -161,6 +161,12 @@ def test_care_manager_builds_the_plan_through_the_pages(world, client_for):
     assert response.status_code == 200
     assert response.content.decode().lstrip().startswith('<div id="plan-items">')
     assert "Rides arranged" in response.content.decode()
+    response = client.post(
+        url(member, f"goals/{goal.public_id}/progress/"), {"progress": "done-ish"}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200 and "Progress: Select a valid choice" in response.content.decode()
+    goal.refresh_from_db()
+    assert goal.progress == "met"
     history = client.get(url(member, "versions/")).content.decode()
     assert "Changed goal" in history
     old = client.get(url(member, "versions/2/")).content.decode()
