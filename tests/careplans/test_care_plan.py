@@ -225,6 +225,9 @@ def test_practice_acknowledges_and_the_care_manager_hears(world, care_plan, clie
         Acknowledgement.objects.count() == 1 and Notification.objects.filter(kind="careplan.acknowledged").count() == 1
     )
     assert "Practice One: version 7" in client_for(world.a_cm).get(url(world.m_a1)).content.decode()
+    services.careplan_notes_save(actor=world.actor(world.a_cm), care_plan=care_plan, barriers="x", strengths="")
+    page = client.get(url(world.m_a1)).content.decode()
+    assert "You acknowledged version 7" in page and "Acknowledge version 8" in page
 
 
 def test_practice_adds_its_own_intervention_always_shared(world, care_plan, client_for):
