@@ -68,17 +68,35 @@ def plan_document(
     problem_ids = {p.pk: str(p.public_id) for p in problems}
     goal_ids = {g.pk: str(g.public_id) for g in goals}
     org_names = {i.owner_organization_id: i.owner_organization.name for i in interventions if i.owner_organization_id}
+    updated_at = care_plan.updated_at if internal else care_plan.shared_updated_at
     doc: dict[str, Any] = {
         "id": str(care_plan.public_id),
         "member": str(care_plan.member.public_id),
-        "version": care_plan.version,
-        "updated_at": care_plan.updated_at.isoformat() if care_plan.updated_at else None,
+        # A practice reads the shared part's version and time (see CarePlan).
+        "version": care_plan.version if internal else care_plan.shared_version,
+        "updated_at": updated_at.isoformat() if updated_at else None,
         "problems": [problem_doc(p) for p in problems],
         "goals": [goal_doc(g, problem_ids) for g in goals],
         "interventions": [intervention_doc(i, goal_ids, org_names) for i in interventions],
     }
     if internal:
+        doc["shared_version"] = care_plan.shared_version
         doc["barriers"] = care_plan.barriers
         doc["strengths"] = care_plan.strengths
         doc["next_review_on"] = _date(care_plan.next_review_on)
     return doc
+
+
+def shared_part(doc: dict[str, Any]) -> dict[str, Any]:
+    """What a practice may see of a full document: the shared items, links to hidden items
+    nulled (as `plan_document` gives a practice). Its digest tells whether the shared part moved."""
+    problems = [p for p in doc["problems"] if p["shareable"]]
+    problem_ids = {p["id"] for p in problems}
+    goals = [
+        {**g, "problem": g["problem"] if g["problem"] in problem_ids else None} for g in doc["goals"] if g["shareable"]
+    ]
+    goal_ids = {g["id"] for g in goals}
+    interventions = [
+        {**i, "goal": i["goal"] if i["goal"] in goal_ids else None} for i in doc["interventions"] if i["shareable"]
+    ]
+    return {"problems": problems, "goals": goals, "interventions": interventions}

@@ -64,13 +64,21 @@ class InterventionStatus(models.TextChoices):
 
 
 class CarePlan(models.Model):
-    """The member's care plan. `version` counts changes; CarePlanVersion keeps each one."""
+    """The member's care plan. `version` counts changes; CarePlanVersion keeps each one.
+
+    A practice sees the shared part only, so it gets a version count of its own: `shared_version`
+    moves only when the shared part changes (`shared_digest` tells), and `shared_updated_at` says
+    when. Neither number nor time tells a practice that plan-internal items changed.
+    """
 
     id = models.BigAutoField(primary_key=True)
     public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
     plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="care_plans")
     version = models.PositiveIntegerField(default=0)
+    shared_version = models.PositiveIntegerField(default=0)
+    shared_digest = models.CharField(max_length=64, blank=True)
+    shared_updated_at = models.DateTimeField(db_default=Now())
     barriers = models.TextField(blank=True, help_text="What stands in the way (plan-internal).")
     strengths = models.TextField(blank=True, help_text="What the member brings (plan-internal).")
     next_review_on = models.DateField(null=True, blank=True)
@@ -175,6 +183,7 @@ class CarePlanVersion(models.Model):
     care_plan = models.ForeignKey(CarePlan, on_delete=models.CASCADE, related_name="versions")
     plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     number = models.PositiveIntegerField()
+    shared_version = models.PositiveIntegerField(default=0, help_text="The shared part's version at this version.")
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
     changed_at = models.DateTimeField(db_default=Now())
     summary = models.CharField(max_length=300)
@@ -191,13 +200,13 @@ class CarePlanVersion(models.Model):
 
 
 class Acknowledgement(models.Model):
-    """A practice contact read the shared care plan at a version."""
+    """A practice contact read the shared part of the care plan at its shared version."""
 
     id = models.BigAutoField(primary_key=True)
     care_plan = models.ForeignKey(CarePlan, on_delete=models.CASCADE, related_name="acknowledgements")
     plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     practice = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
-    version = models.PositiveIntegerField()
+    version = models.PositiveIntegerField(help_text="The shared version acknowledged.")
     acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     acknowledged_at = models.DateTimeField(db_default=Now())
 

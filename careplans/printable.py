@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.utils import timezone
 from fpdf import FPDF
 
 from careplans.selectors import CarePlanView
@@ -102,8 +103,8 @@ def plain_plan(view: CarePlanView, *, care_manager: str) -> PlainPlan:
     care_plan = view.care_plan
     return PlainPlan(
         member_name=care_plan.member.full_name,
-        version=care_plan.version,
-        updated=_day(care_plan.updated_at.date()) if care_plan.updated_at else "",
+        version=view.version,
+        updated=_day(timezone.localdate(view.updated_at, care_plan.plan.tz)) if view.updated_at else "",
         care_manager=care_manager,
         sections=sections,
         other_steps=[_step(i) for i in view.loose_interventions if i.status != "cancelled"],

@@ -113,8 +113,17 @@ class CarePlanView:
     is_plan: bool
 
     @property
+    def version(self) -> int:
+        """The version this viewer reads: a practice, the shared part's (see CarePlan)."""
+        return self.care_plan.version if self.is_plan else self.care_plan.shared_version
+
+    @property
+    def updated_at(self):
+        return self.care_plan.updated_at if self.is_plan else self.care_plan.shared_updated_at
+
+    @property
     def acknowledged_current(self) -> Acknowledgement | None:
-        return next((a for a in self.acknowledgements if a.version == self.care_plan.version), None)
+        return next((a for a in self.acknowledgements if a.version == self.care_plan.shared_version), None)
 
     def document(self) -> dict:
         return plan_document(

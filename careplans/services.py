@@ -8,6 +8,8 @@ version can be read back), and writes the audit event, all in one transaction.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from careplans import phq9
-from careplans.documents import plan_document
+from careplans.documents import plan_document, shared_part
 from careplans.models import (
     Acknowledgement,
     Assessment,
@@ -84,17 +86,26 @@ def snapshot(care_plan: CarePlan) -> dict[str, Any]:
 
 
 def _new_version(actor: Actor, care_plan: CarePlan, summary: str, action: str = Action.UPDATE) -> CarePlanVersion:
-    """Call with the care plan locked (`_lock`), after the change."""
+    """Call with the care plan locked (`_lock`), after the change. The shared version moves only
+    when what a practice sees moved."""
+    now = timezone.now()
     care_plan.version += 1
-    care_plan.updated_at = timezone.now()
-    care_plan.save(update_fields=["version", "updated_at"])
+    care_plan.updated_at = now
+    document = snapshot(care_plan)
+    digest = hashlib.sha256(json.dumps(shared_part(document), sort_keys=True).encode()).hexdigest()
+    if digest != care_plan.shared_digest:
+        care_plan.shared_version += 1
+        care_plan.shared_digest, care_plan.shared_updated_at = digest, now
+    document["shared_version"] = care_plan.shared_version
+    care_plan.save(update_fields=["version", "updated_at", "shared_version", "shared_digest", "shared_updated_at"])
     version = CarePlanVersion.objects.create(
         care_plan=care_plan,
         plan_id=care_plan.plan_id,
         number=care_plan.version,
+        shared_version=care_plan.shared_version,
         changed_by=actor.user,
         summary=summary[:300],
-        snapshot=snapshot(care_plan),
+        snapshot=document,
     )
     _audit(actor, care_plan, action, f"Care plan v{version.number}: {summary}")
     return version
@@ -279,11 +290,16 @@ def careplan_acknowledge(*, actor: Actor, care_plan: CarePlan) -> Acknowledgemen
     ack, created = Acknowledgement.objects.get_or_create(
         care_plan=care_plan,
         practice=actor.organization,
-        version=care_plan.version,
+        version=care_plan.shared_version,
         defaults={"plan_id": care_plan.plan_id, "acknowledged_by": actor.user},
     )
     if created:
-        _audit(actor, care_plan, Action.UPDATE, f"Acknowledged by {actor.organization.name} at v{care_plan.version}")
+        _audit(
+            actor,
+            care_plan,
+            Action.UPDATE,
+            f"Acknowledged by {actor.organization.name} at shared version {care_plan.shared_version}",
+        )
         notifications.notify(
             recipients=[care_manager_of(care_plan)],
             kind="careplan.acknowledged",

@@ -234,7 +234,7 @@ def acknowledge(request: HttpRequest, member_id) -> HttpResponse:
     member, care_plan = selectors.access_member_care_plan(actor, member_id, via="care plan acknowledge")
     care_plan = selectors.require_care_plan(care_plan)
     ack = services.careplan_acknowledge(actor=actor, care_plan=care_plan)
-    messages.success(request, f"Care plan version {ack.version} acknowledged.")
+    messages.success(request, f"Shared care plan version {ack.version} acknowledged.")
     return _back(member)
 
 
@@ -300,9 +300,7 @@ def pdf(request: HttpRequest, member_id) -> HttpResponse:
     _audit_export(actor, care_plan, "Care plan PDF")
     body = printable.render_pdf(plan, sender=actor.organization.name)
     response = HttpResponse(body, content_type="application/pdf")
-    response["Content-Disposition"] = (
-        f'attachment; filename="care-plan-{member.member_number}-v{care_plan.version}.pdf"'
-    )
+    response["Content-Disposition"] = f'attachment; filename="care-plan-{member.member_number}-v{plan.version}.pdf"'
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -44,8 +44,9 @@ class CarePlanSerializer(serializers.Serializer):
 
     id = serializers.UUIDField()
     member = serializers.UUIDField()
-    version = serializers.IntegerField()
-    updated_at = serializers.DateTimeField()
+    version = serializers.IntegerField(help_text="For a practice: the version of the part shared with it.")
+    updated_at = serializers.DateTimeField(help_text="For a practice: when the shared part last changed.")
+    shared_version = serializers.IntegerField(required=False, help_text="Plan staff only.")
     problems = ProblemSerializer(many=True)
     goals = GoalSerializer(many=True)
     interventions = InterventionSerializer(many=True)

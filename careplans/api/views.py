@@ -18,7 +18,11 @@ class CarePlanList(ActorMixin, generics.ListAPIView):
     serializer_class = CarePlanSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = CarePlanFilter
-    keyset_ordering = ("-updated_at", "-id")
+
+    @property
+    def keyset_ordering(self):
+        # A practice's order follows the shared part's changes only (see careplans.models.CarePlan).
+        return ("-updated_at", "-id") if self.actor.is_plan_staff else ("-shared_updated_at", "-id")
 
     def get_queryset(self):
         return selectors.careplans_for_api(self.actor)

@@ -213,21 +213,42 @@ def test_a_release_to_another_practice_shares_nothing_with_this_one(world, care_
 
 def test_practice_acknowledges_and_the_care_manager_hears(world, care_plan, client_for):
     make_release(world.m_a1, world.p1)
+    assert (care_plan.version, care_plan.shared_version) == (7, 4)  # 4 of the 7 changes were shared
     client = client_for(world.p1_contact)
     assert client.post(url(world.m_a1, "acknowledge/")).status_code == 302
     ack = Acknowledgement.objects.get()
-    assert (ack.version, ack.acknowledged_by, ack.practice) == (7, world.p1_contact, world.p1)
+    assert (ack.version, ack.acknowledged_by, ack.practice) == (4, world.p1_contact, world.p1)
     notice = Notification.objects.get(kind="careplan.acknowledged")
     assert notice.recipient == world.a_cm and "Practice One" in notice.title
     assert "Acknowledged" in client.get(url(world.m_a1)).content.decode()
     client.post(url(world.m_a1, "acknowledge/"))  # twice: one acknowledgement, one notice
-    assert (
-        Acknowledgement.objects.count() == 1 and Notification.objects.filter(kind="careplan.acknowledged").count() == 1
-    )
-    assert "Practice One: version 7" in client_for(world.a_cm).get(url(world.m_a1)).content.decode()
-    services.careplan_notes_save(actor=world.actor(world.a_cm), care_plan=care_plan, barriers="x", strengths="")
+    assert Acknowledgement.objects.count() == 1
+    assert Notification.objects.filter(kind="careplan.acknowledged").count() == 1
+    assert "Practice One: shared version 4" in client_for(world.a_cm).get(url(world.m_a1)).content.decode()
+    cm = world.actor(world.a_cm)
+    services.careplan_notes_save(actor=cm, care_plan=care_plan, barriers="x", strengths="")
     page = client.get(url(world.m_a1)).content.decode()
-    assert "You acknowledged version 7" in page and "Acknowledge version 8" in page
+    assert "data-acknowledged" in page and "Version 4," in page  # a plan-internal change moves nothing here
+    goal = Goal.objects.get(member_words__startswith="I want")
+    services.goal_save(actor=cm, care_plan=care_plan, goal=goal, values={"progress": "met"})
+    page = client.get(url(world.m_a1)).content.decode()
+    assert "You acknowledged version 4" in page and "Acknowledge version 5" in page
+
+
+def test_plan_internal_changes_move_neither_the_practices_version_nor_its_time(world, care_plan, client_for):
+    make_release(world.m_a1, world.p1)
+    client = client_for(world.p1_contact)
+    before = client.get(f"/api/v1/careplans/{care_plan.public_id}/").json()
+    hidden = Goal.objects.get(shareable=False)
+    services.goal_save(actor=world.actor(world.a_cm), care_plan=care_plan, goal=hidden, values={"progress": "met"})
+    after = client.get(f"/api/v1/careplans/{care_plan.public_id}/").json()
+    assert (
+        (after["version"], after["updated_at"]) == (before["version"], before["updated_at"]) == (4, after["updated_at"])
+    )
+    since = before["updated_at"]
+    assert client.get("/api/v1/careplans/", {"updated_since": since}).json()["results"]  # the shared change itself
+    plan_view = client_for(world.a_cm).get(f"/api/v1/careplans/{care_plan.public_id}/").json()
+    assert (plan_view["version"], plan_view["shared_version"]) == (8, 4)
 
 
 def test_practice_adds_its_own_intervention_always_shared(world, care_plan, client_for):
