@@ -24,6 +24,7 @@ def problem_doc(p: Problem) -> dict[str, Any]:
         "description": p.description,
         "root_causes": p.root_causes,
         "shareable": p.shareable,
+        "substance_use": p.substance_use,
     }
 
 
@@ -38,6 +39,7 @@ def goal_doc(g: Goal, problem_ids: dict[int, str]) -> dict[str, Any]:
         "progress": g.progress,
         "progress_note": g.progress_note,
         "shareable": g.shareable,
+        "substance_use": g.substance_use,
     }
 
 
@@ -51,6 +53,7 @@ def intervention_doc(i: Intervention, goal_ids: dict[int, str], org_names: dict[
         "due_date": _date(i.due_date),
         "status": i.status,
         "shareable": i.shareable,
+        "substance_use": i.substance_use,
         "added_by_practice": i.added_by_organization_id is not None,
     }
 

@@ -106,6 +106,11 @@ class Problem(models.Model):
     description = models.CharField(max_length=500)
     root_causes = models.TextField(blank=True)
     shareable = models.BooleanField("share with the care team", default=False)
+    substance_use = models.BooleanField(
+        "substance-use disorder information (42 CFR Part 2)",
+        default=False,
+        help_text="Shared only with a practice whose release covers substance-use records.",
+    )
     created_at = models.DateTimeField(db_default=Now())
 
     objects = SharedItemQuerySet.as_manager()
@@ -130,6 +135,11 @@ class Goal(models.Model):
     progress = models.CharField(max_length=12, choices=GoalProgress.choices, default=GoalProgress.NOT_STARTED)
     progress_note = models.TextField(blank=True)
     shareable = models.BooleanField("share with the care team", default=False)
+    substance_use = models.BooleanField(
+        "substance-use disorder information (42 CFR Part 2)",
+        default=False,
+        help_text="Shared only with a practice whose release covers substance-use records.",
+    )
     created_at = models.DateTimeField(db_default=Now())
 
     objects = SharedItemQuerySet.as_manager()
@@ -155,6 +165,11 @@ class Intervention(models.Model):
     due_date = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=12, choices=InterventionStatus.choices, default=InterventionStatus.PLANNED)
     shareable = models.BooleanField("share with the care team", default=False)
+    substance_use = models.BooleanField(
+        "substance-use disorder information (42 CFR Part 2)",
+        default=False,
+        help_text="Shared only with a practice whose release covers substance-use records.",
+    )
     # Set when a practice added it (always owned by that practice, always shared).
     added_by_organization = models.ForeignKey(
         Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

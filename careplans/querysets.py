@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.db import models
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 
 if TYPE_CHECKING:
     from organizations.access import Actor
@@ -36,15 +36,25 @@ class CarePlanQuerySet(models.QuerySet):
 
 
 class SharedItemQuerySet(models.QuerySet):
-    """Problems, goals, interventions: a practice sees the shareable ones of plans it may see."""
+    """Problems, goals, interventions: a practice sees the shareable ones of plans it may see;
+    those holding substance-use disorder information (42 CFR Part 2) only under a release that
+    covers such records (DESIGN.md: "shared only under its own consent")."""
 
     def visible_to(self, actor: Actor) -> models.QuerySet:
         from careplans.models import CarePlan
+        from members.models import ReleaseOfInformation
 
         if actor.is_plan_staff:
             return self.filter(plan_id=actor.organization.pk)
         if actor.is_practice_staff:
-            return self.filter(shareable=True, care_plan__in=CarePlan.objects.visible_to(actor))
+            part2 = ReleaseOfInformation.objects.filter(member_id=OuterRef("care_plan__member_id")).covering(
+                organization_id=actor.organization.pk,
+                purpose=ReleaseOfInformation.Purpose.CARE_COORDINATION,
+                substance_use=True,
+            )
+            return self.filter(shareable=True, care_plan__in=CarePlan.objects.visible_to(actor)).filter(
+                Q(substance_use=False) | Exists(part2)
+            )
         return self.none()
 
 

@@ -44,7 +44,7 @@ from members.services import consent_covers
 from organizations.access import Actor
 from organizations.models import Organization, Partnership, Role, User
 
-PROBLEM_FIELDS = ("domain", "description", "root_causes", "shareable")
+PROBLEM_FIELDS = ("domain", "description", "root_causes", "shareable", "substance_use")
 GOAL_FIELDS = (
     "problem",
     "member_words",
@@ -54,8 +54,18 @@ GOAL_FIELDS = (
     "progress",
     "progress_note",
     "shareable",
+    "substance_use",
 )
-INTERVENTION_FIELDS = ("goal", "description", "owner_kind", "owner_organization", "due_date", "status", "shareable")
+INTERVENTION_FIELDS = (
+    "goal",
+    "description",
+    "owner_kind",
+    "owner_organization",
+    "due_date",
+    "status",
+    "shareable",
+    "substance_use",
+)
 ITEM_LABELS = {Problem: "problem", Goal: "goal", Intervention: "intervention"}
 REVIEW_EVERY_DAYS = 90
 REVIEW_HOUR = 9  # a review comes due at 9:00 in the plan's time zone
@@ -194,9 +204,19 @@ def _save_item(
             raise ValidationError("The practice that added this intervention keeps it up to date.")
     _check_links(care_plan, actor, values)
     changed = _apply(instance, values, allowed)
+    parent = getattr(instance, "problem", None) or getattr(instance, "goal", None)
+    if parent is not None and parent.substance_use and not instance.substance_use:
+        instance.substance_use = True  # under a 42 CFR Part 2 problem or goal: Part 2 as well
+        changed.append("substance_use")
     if item is not None and not changed:
         return instance
     instance.save()
+    if instance.substance_use:  # and everything under it
+        if model is Problem:
+            Goal.objects.filter(problem=instance).update(substance_use=True)
+            Intervention.objects.filter(goal__problem=instance).update(substance_use=True)
+        elif model is Goal:
+            Intervention.objects.filter(goal=instance).update(substance_use=True)
     if item is None:
         summary = f"Added {label}: {_short(str(instance))}"
     else:
@@ -336,6 +356,7 @@ def practice_intervention_add(
         due_date=due_date,
         status=InterventionStatus.PLANNED,
         shareable=True,
+        substance_use=goal.substance_use if goal is not None else False,
         added_by_organization=actor.organization,
     )
     intervention.full_clean(exclude=["care_plan", "plan"])

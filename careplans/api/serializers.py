@@ -10,6 +10,7 @@ class ProblemSerializer(serializers.Serializer):
     description = serializers.CharField()
     root_causes = serializers.CharField()
     shareable = serializers.BooleanField()
+    substance_use = serializers.BooleanField(help_text="Substance-use disorder information (42 CFR Part 2).")
 
 
 class GoalSerializer(serializers.Serializer):
@@ -24,6 +25,7 @@ class GoalSerializer(serializers.Serializer):
     progress = serializers.ChoiceField(choices=GoalProgress.choices)
     progress_note = serializers.CharField()
     shareable = serializers.BooleanField()
+    substance_use = serializers.BooleanField(help_text="Substance-use disorder information (42 CFR Part 2).")
 
 
 class InterventionSerializer(serializers.Serializer):
@@ -35,6 +37,7 @@ class InterventionSerializer(serializers.Serializer):
     due_date = serializers.DateField(allow_null=True)
     status = serializers.ChoiceField(choices=InterventionStatus.choices)
     shareable = serializers.BooleanField()
+    substance_use = serializers.BooleanField(help_text="Substance-use disorder information (42 CFR Part 2).")
     added_by_practice = serializers.BooleanField()
 
 

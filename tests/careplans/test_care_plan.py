@@ -407,3 +407,30 @@ def test_coordination_notice_is_recorded_with_date_and_method(world, client_for)
         == 403
     )
     assert "Explained sharing" not in client_for(world.p1_contact).get(url(world.m_a1)).content.decode()
+
+
+def test_substance_use_items_reach_a_practice_only_under_a_part_2_release(world, care_plan, client_for):
+    cm = world.actor(world.a_cm)
+    problem = services.problem_save(
+        actor=cm,
+        care_plan=care_plan,
+        values={
+            "domain": "behavioral",
+            "description": "Alcohol use disorder",
+            "shareable": True,
+            "substance_use": True,
+        },
+    )
+    goal = services.goal_save(
+        actor=cm, care_plan=care_plan, values={"problem": problem, "member_words": "Stay sober", "shareable": True}
+    )
+    assert goal.substance_use  # under a Part 2 problem: Part 2 as well
+    client = client_for(world.p1_contact)
+    make_release(world.m_a1, world.p1)
+    page = client.get(url(world.m_a1)).content.decode()
+    assert "Uncontrolled diabetes" in page
+    assert "Alcohol use disorder" not in page and "Stay sober" not in page
+    assert "Alcohol" not in client.get(f"/api/v1/careplans/{care_plan.public_id}/").content.decode()
+    make_release(world.m_a1, world.p1, includes_substance_use=True)
+    page = client.get(url(world.m_a1)).content.decode()
+    assert "Alcohol use disorder" in page and "Stay sober" in page and "42 CFR Part 2" in page
