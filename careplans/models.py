@@ -91,7 +91,10 @@ class CarePlan(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["member"], name="one_care_plan_per_member")]
-        indexes = [models.Index(fields=["plan", "-updated_at", "-id"], name="careplan_plan_updated")]
+        indexes = [
+            models.Index(fields=["plan", "-updated_at", "-id"], name="careplan_plan_updated"),
+            models.Index(fields=["plan", "next_review_on", "id"], name="careplan_review_due"),
+        ]
 
     def __str__(self) -> str:
         return f"Care plan v{self.version}"

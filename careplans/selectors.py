@@ -88,6 +88,26 @@ def careplan_for_api(actor: Actor, plan_or_member_id: uuid.UUID) -> CarePlan:
     return care_plan
 
 
+REVIEW_HORIZON_DAYS = 14
+
+
+def reviews_due(actor: Actor, *, mine: bool = False) -> QuerySet[CarePlan]:
+    """Care plans whose review is due within REVIEW_HORIZON_DAYS or overdue (the plan's own
+    worklist; a practice gets 403), soonest first. `mine`: members enrolled with the actor."""
+    import datetime as dt
+
+    from django.core.exceptions import PermissionDenied
+
+    actor.require("organizations.view_careplans")
+    if not actor.is_plan_staff:
+        raise PermissionDenied("Care plan reviews are the plan's worklist.")
+    horizon = actor.organization.local_date() + dt.timedelta(days=REVIEW_HORIZON_DAYS)
+    qs = CarePlan.objects.visible_to(actor).filter(next_review_on__lte=horizon).select_related("member")
+    if mine:
+        qs = qs.filter(member__enrollments__status="active", member__enrollments__care_manager=actor.user)
+    return qs
+
+
 @dataclass
 class GoalNode:
     goal: Goal

@@ -5,6 +5,7 @@ from careplans import views
 base = "members/<uuid:member_id>/care-plan/"
 
 urlpatterns = [
+    path("care-plans/reviews/", views.reviews, name="careplan-reviews"),
     path(base, views.detail, name="careplan-detail"),
     path(f"{base}start/", views.start, name="careplan-start"),
     path(f"{base}notes/", views.notes, name="careplan-notes"),

@@ -516,3 +516,20 @@ def record_request_file(request: HttpRequest, request_id, file_id) -> HttpRespon
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@staff_view
+def reviews(request: HttpRequest) -> HttpResponse:
+    """Care plans due for review in the next two weeks, and overdue ones first."""
+    actor = request.actor
+    mine = request.GET.get("mine") == "1"
+    qs = selectors.reviews_due(actor, mine=mine)
+    cursor, size = page_args(request)
+    try:
+        page = paginate(qs, ordering=("next_review_on", "id"), cursor=cursor, size=size)
+    except BadCursor as exc:
+        return bad_cursor_response(request, exc)
+    audit_reads(actor, [c.member for c in page.items], via="care plan reviews", action=audit.Action.LIST)
+    today = actor.organization.local_date()
+    context = {"page": page, "mine": mine, "today": today, "horizon": selectors.REVIEW_HORIZON_DAYS}
+    return render_page(request, "careplans/reviews.html", context)

@@ -14,6 +14,7 @@ def _nav(actor: Actor) -> dict[str, bool]:
         "referral_queue": actor.is_plan_staff and actor.can("organizations.view_referrals"),
         "referral_sent": actor.is_practice_staff and actor.can("organizations.view_referrals"),
         "referral_lists": actor.can("organizations.import_referral_lists"),
+        "careplan_reviews": actor.is_plan_staff and actor.can("organizations.view_careplans"),
         "record_requests": actor.can(
             "organizations.answer_record_requests" if actor.is_practice_staff else "organizations.request_records"
         ),

@@ -77,3 +77,34 @@ def test_practice_cannot_record_a_review(world, care_plan, client_for):
     make_release(world.m_a1, world.p1)
     response = client_for(world.p1_contact).post(f"/members/{world.m_a1.public_id}/care-plan/review/", {"note": "x"})
     assert response.status_code == 403
+
+
+def test_the_review_worklist_shows_due_and_overdue_plans_soonest_first(world, care_plan, client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from careplans.models import CarePlan
+    from caseloads.models import Enrollment
+    from tests.careplans.conftest import build_plan
+    from tests.conftest import make_member
+
+    client = client_for(world.a_cm)
+    assert client.get("/care-plans/reviews/").context["page"].items == []  # due in 90 days: not yet
+    today = world.plan_a.local_date()
+    CarePlan.objects.filter(pk=care_plan.pk).update(next_review_on=today - dt.timedelta(days=2))
+    other = build_plan(world, world.m_a2)
+    CarePlan.objects.filter(pk=other.pk).update(next_review_on=today + dt.timedelta(days=10))
+    extra = build_plan(world, make_member(world.plan_a, practice=world.p1, first="Far", last="Later"))
+    CarePlan.objects.filter(pk=extra.pk).update(next_review_on=today + dt.timedelta(days=30))
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/care-plans/reviews/")
+    assert [c.pk for c in page.context["page"].items] == [care_plan.pk, other.pk]
+    assert "overdue" in page.content.decode() and len(queries) <= 12
+    Enrollment.objects.create(
+        plan=world.plan_a, member=world.m_a2, program="complex_care", acuity="high", care_manager=world.a_cm,
+        start_date=today,
+    )  # fmt: skip
+    mine = client.get("/care-plans/reviews/", {"mine": "1"}).context["page"].items
+    assert [c.pk for c in mine] == [other.pk]
+    assert client_for(world.b_cm).get("/care-plans/reviews/").context["page"].items == []
+    assert client_for(world.p1_contact).get("/care-plans/reviews/").status_code == 403

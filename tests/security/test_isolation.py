@@ -285,6 +285,8 @@ LIST_PROBES = [
     "/api/v1/referrals/",
     "/api/v1/careplans/",
     "/record-requests/",
+    "/care-plans/reviews/",
+    "/care-plans/reviews/?mine=1",
     "/record-requests/?status=answered",
     "/",
 ]
