@@ -114,12 +114,25 @@ class Problem(models.Model):
         default=False,
         help_text="Shared only with a practice whose release covers substance-use records.",
     )
+    # Set when an assessment's answers offered it (careplans.services.assessment_add_problem).
+    source_assessment = models.ForeignKey(
+        "Assessment", on_delete=models.SET_NULL, null=True, blank=True, related_name="problems_offered"
+    )
+    source_need = models.CharField(max_length=16, blank=True)
     created_at = models.DateTimeField(db_default=Now())
 
     objects = SharedItemQuerySet.as_manager()
 
     class Meta:
         ordering = ["domain", "created_at", "id"]
+        constraints = [
+            # One click per offer: an assessment puts each need on the plan once.
+            models.UniqueConstraint(
+                fields=["source_assessment", "source_need"],
+                condition=Q(source_assessment__isnull=False),
+                name="one_problem_per_assessment_need",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.description
@@ -284,8 +297,6 @@ class Assessment(models.Model):
     transportation_barrier = models.BooleanField(default=False)
     social_isolation = models.BooleanField(default=False)
     social_notes = models.TextField(blank=True)
-    # The behavioral problem this assessment put on the care plan (offered once).
-    care_plan_problem = models.ForeignKey(Problem, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(db_default=Now())
 
     objects = AssessmentQuerySet.as_manager()
@@ -307,6 +318,24 @@ class Assessment(models.Model):
     @property
     def phq9_moderate_or_worse(self) -> bool:
         return self.phq9_severity in phq9.MODERATE_OR_WORSE
+
+    def needs(self) -> list[str]:
+        """What the answers point to, for the care plan (keys of careplans.services.NEEDS)."""
+        found = []
+        if self.phq9_moderate_or_worse:
+            found.append("depression")
+        if self.substance_use_concern:
+            found.append("substance_use")
+        if self.housing in (Housing.AT_RISK, Housing.UNHOUSED):
+            found.append("housing")
+        for need, flagged in (
+            ("food", self.food_insecurity),
+            ("transportation", self.transportation_barrier),
+            ("isolation", self.social_isolation),
+        ):
+            if flagged:
+                found.append(need)
+        return found
 
     def phq9_rows(self) -> list[tuple[int, str, str, int | None]]:
         """(number, LOINC code, question, answer) in item order."""

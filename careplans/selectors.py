@@ -240,6 +240,24 @@ def access_assessment(actor: Actor, member: Member, assessment_id: uuid.UUID) ->
     return assessment
 
 
+NEED_LABELS = {
+    "depression": "Depressive symptoms (PHQ-9)",
+    "substance_use": "Substance use concern (42 CFR Part 2)",
+    "housing": "Housing",
+    "food": "Food",
+    "transportation": "Transportation",
+    "isolation": "Social isolation",
+}
+
+
+def assessment_offers(actor: Actor, assessment: Assessment) -> list[tuple[str, str, bool]]:
+    """(need, label, already on the care plan) for each need the answers point to."""
+    added = set(
+        Problem.objects.visible_to(actor).filter(source_assessment=assessment).values_list("source_need", flat=True)
+    )
+    return [(need, NEED_LABELS[need], need in added) for need in assessment.needs()]
+
+
 def _require_assessments(actor: Actor) -> None:
     from django.core.exceptions import PermissionDenied
 

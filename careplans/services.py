@@ -507,31 +507,60 @@ def assessment_record(
     return assessment
 
 
-@transaction.atomic
-def assessment_add_problem(*, actor: Actor, assessment: Assessment) -> Problem:
-    """Put the behavioral problem a moderate-or-worse PHQ-9 points to on the member's care plan
-    (starting the plan if need be). Once per assessment: a second click gives the same problem."""
-    _require_edit(actor)
-    assessment = Assessment.objects.select_for_update(of=("self",)).select_related("member__plan").get(pk=assessment.pk)
-    if not assessment.phq9_moderate_or_worse:
-        raise ValidationError("The PHQ-9 of this assessment is below the moderate band.")
-    if assessment.care_plan_problem_id is not None:
-        return assessment.care_plan_problem
-    care_plan = careplan_start(actor=actor, member=assessment.member)
-    band = assessment.get_phq9_severity_display().lower()
-    causes = "Item 9 answered above 0: safety follow-up." if assessment.safety_followup_needed else ""
-    problem = problem_save(
-        actor=actor,
-        care_plan=care_plan,
-        values={
+def _need_problem(assessment: Assessment, need: str) -> dict[str, Any]:
+    """The problem an assessment answer points to, worded for the care plan."""
+    on = f"assessment of {assessment.assessed_on}"
+    if need == "depression":
+        band = assessment.get_phq9_severity_display().lower()
+        return {
             "domain": Domain.BEHAVIORAL,
             "description": f"Depressive symptoms: PHQ-9 {assessment.phq9_total} ({band}) on {assessment.assessed_on}",
-            "root_causes": causes,
-            "shareable": False,
-        },
+            "root_causes": "Item 9 answered above 0: safety follow-up." if assessment.safety_followup_needed else "",
+        }
+    if need == "substance_use":
+        return {
+            "domain": Domain.BEHAVIORAL,
+            "description": f"Substance use concern ({on})",
+            "substance_use": True,
+        }
+    if need == "housing":
+        return {"domain": Domain.SOCIAL, "description": f"Housing: {assessment.get_housing_display().lower()} ({on})"}
+    return {
+        "domain": Domain.SOCIAL,
+        "description": {
+            "food": "Not always enough food",
+            "transportation": "No reliable transportation",
+            "isolation": "Socially isolated",
+        }[need]
+        + f" ({on})",
+    }
+
+
+NEEDS = ("depression", "substance_use", "housing", "food", "transportation", "isolation")
+
+
+@transaction.atomic
+def assessment_add_problem(*, actor: Actor, assessment: Assessment, need: str = "depression") -> Problem:
+    """Put the problem an assessment answer points to on the member's care plan (starting the
+    plan if need be): a moderate-or-worse PHQ-9, a substance use concern (marked 42 CFR Part 2),
+    housing at risk, food, transportation, isolation. Plan-internal until someone shares it. Once
+    per assessment and need: a second click gives the same problem (a database rule)."""
+    _require_edit(actor)
+    assessment = Assessment.objects.select_for_update(of=("self",)).select_related("member__plan").get(pk=assessment.pk)
+    if need not in NEEDS:
+        raise ValidationError({"need": f"must be one of {', '.join(NEEDS)}"})
+    if need not in assessment.needs():
+        if need == "depression":
+            raise ValidationError("The PHQ-9 of this assessment is below the moderate band.")
+        raise ValidationError({"need": "This assessment's answers do not point to it."})
+    existing = Problem.objects.filter(source_assessment=assessment, source_need=need).first()
+    if existing is not None:
+        return existing
+    care_plan = careplan_start(actor=actor, member=assessment.member)
+    problem = problem_save(
+        actor=actor, care_plan=care_plan, values={**_need_problem(assessment, need), "shareable": False}
     )
-    assessment.care_plan_problem = problem
-    assessment.save(update_fields=["care_plan_problem"])
+    Problem.objects.filter(pk=problem.pk).update(source_assessment=assessment, source_need=need)
     return problem
 
 

@@ -391,6 +391,7 @@ def assessment_detail(request: HttpRequest, member_id, assessment_id) -> HttpRes
         "member": member,
         "assessment": assessment,
         "can_edit": actor.can("organizations.edit_careplans"),
+        "offers": selectors.assessment_offers(actor, assessment),
         "panel_loinc": phq9.PANEL_LOINC,
         "total_loinc": phq9.TOTAL_LOINC,
     }
@@ -405,11 +406,13 @@ def assessment_add_problem(request: HttpRequest, member_id, assessment_id) -> Ht
     member = access_member(actor, member_id, via="assessment to care plan")
     assessment = selectors.access_assessment(actor, member, assessment_id)
     try:
-        problem = services.assessment_add_problem(actor=actor, assessment=assessment)
+        problem = services.assessment_add_problem(
+            actor=actor, assessment=assessment, need=request.POST.get("need", "depression")
+        )
     except ValidationError as error:
         _report(request, error)
         return redirect("assessment-detail", member_id=member.public_id, assessment_id=assessment.public_id)
-    messages.success(request, "Behavioral problem added to the care plan; add the member's goal for it.")
+    messages.success(request, "Added to the care plan; agree a goal for it with the member.")
     return redirect(f"{reverse('careplan-detail', args=[member.public_id])}#problem-{problem.public_id}")
 
 

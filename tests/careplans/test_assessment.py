@@ -128,3 +128,27 @@ def test_assessments_are_the_plans_own(world, client_for):
     assert practice.get(url(world.m_a1, f"{assessment.public_id}/")).status_code == 404
     assert client_for(world.a_intake).get(url(world.m_a1)).status_code == 403
     assert client_for(world.b_cm).get(url(world.m_a1)).status_code == 404
+
+
+def test_social_needs_and_substance_use_are_offered_to_the_care_plan(world, client_for):
+    assessment = services.assessment_record(
+        actor=world.actor(world.a_cm),
+        member=world.m_a1,
+        values={"housing": "at_risk", "transportation_barrier": True, "substance_use_concern": True},
+    )
+    assert assessment.needs() == ["substance_use", "housing", "transportation"]
+    client = client_for(world.a_cm)
+    page = client.get(url(world.m_a1, f"{assessment.public_id}/")).content.decode()
+    assert 'data-offer="housing"' in page and 'data-offer="food"' not in page
+    for need in ("housing", "substance_use", "housing"):
+        response = client.post(url(world.m_a1, f"{assessment.public_id}/add-to-care-plan/"), {"need": need})
+        assert response.status_code == 302
+    problems = {p.source_need: p for p in Problem.objects.filter(source_assessment=assessment)}
+    assert set(problems) == {"housing", "substance_use"}  # the second housing click added nothing
+    assert problems["housing"].domain == "social" and "at risk" in problems["housing"].description
+    assert problems["substance_use"].substance_use and not problems["substance_use"].shareable
+    with pytest.raises(ValidationError) as error:
+        services.assessment_add_problem(actor=world.actor(world.a_cm), assessment=assessment, need="food")
+    assert "need" in error.value.message_dict
+    page = client.get(url(world.m_a1, f"{assessment.public_id}/")).content.decode()
+    assert page.count('<span class="pill ok">On the care plan</span>') == 2
