@@ -17,7 +17,7 @@ def test_care_plan_built_shared_and_acknowledged(world, page, screenshot):
 
     sign_in(page, "a_cm")
     page.goto(f"/members/{member.public_id}/")
-    page.get_by_role("link", name="Care plan").click()
+    page.get_by_role("link", name="Care plan", exact=True).click()
     page.get_by_role("button", name="Start the care plan").click()
     expect(page.locator("[data-version]")).to_contain_text("Version 1")
 
@@ -49,7 +49,7 @@ def test_care_plan_built_shared_and_acknowledged(world, page, screenshot):
 
     sign_in(page, "p1_contact")
     page.goto(f"/members/{member.public_id}/")
-    page.get_by_role("link", name="Care plan").click()
+    page.get_by_role("link", name="Care plan", exact=True).click()
     expect(page.locator("#plan-items")).to_contain_text("I want to dance at my grandson's wedding")
     expect(page.locator("#plan-items")).to_contain_text("Blood sugar out of control")
     expect(page.locator("body")).not_to_contain_text("Grief after a loss")
