@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "members",
     "caseloads",
     "referrals",
+    "careplans",
 ]
 
 MIDDLEWARE = [

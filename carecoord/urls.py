@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("organizations.api.urls")),
     path("", include("referrals.api.urls")),
     path("", include("caseloads.api.urls")),
+    path("", include("careplans.api.urls")),
 ]
 
 urlpatterns = [
@@ -21,6 +22,7 @@ urlpatterns = [
     path("", include("organizations.urls")),
     path("", include("referrals.urls")),
     path("", include("caseloads.urls")),
+    path("", include("careplans.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("admin/", admin.site.urls),

@@ -153,6 +153,7 @@ class MemberSummary:
     enrollment: object | None = None
     referrals: list = ()
     can_refer: bool = False
+    can_view_careplan: bool = False
 
     @property
     def current_eligibility(self) -> EligibilitySpan | None:
@@ -214,6 +215,7 @@ def member_summary(actor: Actor, member: Member) -> MemberSummary:
         can_refer=actor.can(
             "organizations.refer_members" if actor.is_practice_staff else "organizations.record_referrals"
         ),
+        can_view_careplan=actor.can("organizations.view_careplans"),
     )
 
 

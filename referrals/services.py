@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import io
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -23,7 +22,7 @@ from django.utils import timezone
 
 from caseloads.models import Acuity, Enrollment, Program, Task
 from caseloads.services import check_care_staff, enrollment_start, task_for_step, tasks_close_by_origin
-from core import audit, deadlines, notifications
+from core import audit, deadlines, notifications, uploads
 from core.audit import Action
 from members.models import Member
 from members.services import (
@@ -58,8 +57,8 @@ STEP_OWED = {
     "first_outreach": {Status.ASSIGNED},
 }
 FAILED_ATTEMPTS_FOR_UNABLE_TO_REACH = 3
-ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
-ATTACHMENT_TYPES = {b"%PDF-": "application/pdf", b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+ATTACHMENT_MAX_BYTES = uploads.MAX_BYTES
+ATTACHMENT_TYPES = uploads.TYPES
 LIST_MAX_ROWS = 5000
 
 
@@ -225,29 +224,18 @@ def referral_create(
 
 
 def _check_attachment(upload: UploadedFile) -> str:
-    if upload.size > ATTACHMENT_MAX_BYTES:
-        raise ValidationError({"attachments": f"{upload.name} is larger than 10 MB"})
-    head = upload.read(16)
-    upload.seek(0)
-    for magic, content_type in ATTACHMENT_TYPES.items():
-        if head.startswith(magic):
-            return content_type
-    raise ValidationError({"attachments": f"{upload.name} is not a PDF, PNG or JPEG file"})
+    return uploads.check(upload, field="attachments")
 
 
 def _store_attachment(referral: Referral, upload: UploadedFile, actor: Actor) -> ReferralAttachment:
     content_type = _check_attachment(upload)
-    digest = hashlib.sha256()
-    for chunk in upload.chunks():
-        digest.update(chunk)
-    upload.seek(0)
     attachment = ReferralAttachment(
         referral=referral,
         plan_id=referral.plan_id,
         original_name=upload.name[:255],
         content_type=content_type,
         size_bytes=upload.size,
-        sha256=digest.hexdigest(),
+        sha256=uploads.sha256(upload),
         uploaded_by=actor.user,
     )
     # The stored name says nothing about the file's contents or the member.

@@ -30,6 +30,9 @@ def test_seed_demo_builds_the_world_prints_logins_and_is_idempotent(capsys, monk
     prairie = Organization.objects.get(name="Prairie Health Plan")
     assert Member.objects.filter(plan=prairie).count() == 63  # 60 generated + 3 featured
     assert ReleaseOfInformation.objects.exists()
+    from careplans.models import CarePlan
+
+    assert CarePlan.objects.filter(plan=prairie, problems__shareable=True).exists()
     roles = set(User.objects.values_list("role", flat=True))
     assert roles >= {
         "plan_admin",

@@ -69,23 +69,48 @@ def test_sign_in_and_failed_sign_in_are_recorded(world, client):
 
 
 def test_every_page_that_opens_a_member_record_is_audited(world, client_for):
-    """Walks the URL patterns that take a member id: each answers a plan care manager with the
-    record (or a redirect after a POST) and leaves a read event naming the member."""
+    """Walks the URL patterns that take a member id: each answers a plan care manager (or, for
+    the practice's own care plan actions, the practice contact) with the record (or a redirect
+    after a POST) and leaves a read event naming the member."""
+    from careplans import services as careplan_services
     from members.models import CareTeamMember, ReleaseOfInformation
     from members.services import care_team_add
+    from tests.careplans.conftest import build_plan
     from tests.conftest import SYSTEM, make_release
     from tests.security.test_isolation import PARAM, all_routes
 
     member = world.m_a1
     entry = care_team_add(actor=SYSTEM, member=member, role="family", name="Kin", phone="555-555-0100")
     release = make_release(member, world.p1)
-    values = {"member_id": member.public_id, "entry_id": entry.public_id, "release_id": release.public_id}
-    client = client_for(world.a_cm)
+    care_plan = build_plan(world, member)
+    assessment = careplan_services.assessment_record(actor=world.actor(world.a_cm), member=member, values={})
+    items = {
+        "problems": care_plan.problems.first(),
+        "goals": care_plan.goals.first(),
+        "interventions": care_plan.interventions.first(),
+    }
+    values = {
+        "member_id": member.public_id,
+        "entry_id": entry.public_id,
+        "release_id": release.public_id,
+        "goal_id": items["goals"].public_id,
+        "version": 1,
+        "assessment_id": assessment.public_id,
+    }
+    practice_routes = ("care-plan/acknowledge/", "care-plan/practice-interventions/")
+    clients = {False: client_for(world.a_cm), True: client_for(world.p1_contact)}
     routes = [r for r, _ in all_routes() if "<uuid:member_id>" in r]
     assert len(routes) >= 8
     for route in routes:
         before = AuditEvent.objects.filter(member_id=member.pk, action="read").count()
-        url = "/" + PARAM.sub(lambda m: str(values[m.group("name")]), route)
+        kind = next((k for k in items if f"/{k}/" in route), "problems")
+        url = "/" + PARAM.sub(
+            lambda m, kind=kind: str(
+                items[kind].public_id if m.group("name") == "item_id" else values[m.group("name")]
+            ),
+            route,
+        )
+        client = clients[any(part in route for part in practice_routes)]
         response = client.get(url)
         if response.status_code == 405:
             response = client.post(url)

@@ -61,6 +61,12 @@ class Objects:
     enrollment: object
     task: object
     contact_entry: object
+    care_plan: object
+    problem: object
+    goal: object
+    assessment: object
+    record_request: object
+    record_file: object
 
 
 def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, organization, uploader) -> Objects:
@@ -115,6 +121,36 @@ def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, or
         outcome="completed",
         shareable=True,
     )
+    from careplans import services as careplan_services
+
+    care_plan = careplan_services.careplan_start(actor=SYSTEM, member=member)
+    problem = careplan_services.problem_save(
+        actor=SYSTEM,
+        care_plan=care_plan,
+        values={"domain": "social", "description": f"Hidden problem {tag}", "shareable": True},
+    )
+    goal = careplan_services.goal_save(
+        actor=SYSTEM, care_plan=care_plan, values={"problem": problem, "member_words": f"Hidden goal {tag}"}
+    )
+    assessment = careplan_services.assessment_record(
+        actor=Actor.for_user(staff), member=member, values={"behavioral_notes": f"Hidden note {tag}"}
+    )
+    plan_staff = Actor.for_user(staff)
+    record_request = careplan_services.record_request_create(
+        actor=plan_staff,
+        member=member,
+        practice=partnership.practice,
+        what=f"Hidden records {tag}",
+        why="Care plan",
+        due_on=member.plan.local_date(),
+    )
+    careplan_services.record_request_answer(
+        actor=Actor.for_user(practice_staff),
+        request=record_request,
+        notes=f"Hidden answer {tag}",
+        files=[SimpleUploadedFile("records.pdf", b"%PDF-1.4 records", content_type="application/pdf")],
+    )
+    record_file = record_request.files.get()
     return Objects(
         member,
         entry,
@@ -130,6 +166,12 @@ def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, or
         enrollment,
         task,
         contact_entry,
+        care_plan,
+        problem,
+        goal,
+        assessment,
+        record_request,
+        record_file,
     )
 
 
@@ -194,6 +236,13 @@ def _value(name: str, objs: Objects):
         "attachment_id": objs.attachment.public_id,
         "enrollment_id": objs.enrollment.public_id,
         "task_id": objs.task.public_id,
+        "item_id": objs.problem.public_id,
+        "goal_id": objs.goal.public_id,
+        "version": 1,
+        "assessment_id": objs.assessment.public_id,
+        "care_plan_id": objs.care_plan.public_id,
+        "request_id": objs.record_request.public_id,
+        "file_id": objs.record_file.public_id,
     }
     assert name in values, (
         f"URL parameter <{name}> is not covered by the isolation walk: add what an object of another "
@@ -277,6 +326,11 @@ LIST_PROBES = [
     "/api/v1/enrollments/",
     "/api/v1/tasks/",
     "/api/v1/tasks/?owner=all",
+    "/api/v1/careplans/",
+    "/record-requests/",
+    "/care-plans/reviews/",
+    "/care-plans/reviews/?mine=1",
+    "/record-requests/?status=answered",
     "/",
 ]
 
@@ -300,6 +354,10 @@ def test_lists_never_show_another_tenants_rows(world, tenants, client_for, perso
         foreign.task.title,
         foreign.contact_entry.with_whom,
         foreign.enrollment.co_manager_contact,
+        foreign.problem.description,
+        str(foreign.care_plan.public_id),
+        foreign.record_request.what,
+        str(foreign.record_request.public_id),
     ]
     for probe in LIST_PROBES:
         url = probe.format(last=member.last_name, number=member.member_number)

@@ -444,6 +444,8 @@ class Command(BaseCommand):
         say(f"Referrals ready ({made} new).")
         made = self._caseloads(orgs, users)
         say(f"Caseloads ready ({made} new enrollments).")
+        made = self._care_plans(orgs, users)
+        say(f"Care plans ready ({made} new).")
         self.stdout.write("\nDemo logins (password from DEMO_PASSWORD, default 'carecoord-demo'):")
         for username in LOGINS:
             user = users[username]
@@ -744,12 +746,13 @@ class Command(BaseCommand):
         )
         today = plan.local_date()
         made = 0
-        for (acuity, program, cm), member in zip(self.CASELOAD_SCRIPT, members, strict=False):
+        for made, ((acuity, program, cm), member) in enumerate(
+            zip(self.CASELOAD_SCRIPT, members, strict=False), start=1
+        ):
             manager = Actor.for_user(users[cm])
             enrollment = caseload_services.enrollment_start(
                 actor=supervisor, member=member, program=program, acuity=acuity, care_manager=users[cm]
             )
-            made += 1
             if acuity == "intensive":
                 enrollment = caseload_services.enrollment_change_acuity(
                     actor=manager, enrollment=enrollment, acuity="high", reason="Two weeks without an ED visit"
@@ -784,6 +787,73 @@ class Command(BaseCommand):
                 notes="Talked through the care plan; the member agreed to the next steps.",
                 shareable=made % 2 == 0,
             )
+
+    @transaction.atomic
+    def _care_plans(self, orgs: dict[str, Organization], users: dict[str, User]) -> int:
+        """A small care plan (with an assessment and a PHQ-9) for each plan's enrolled demo
+        member, made through the services; part of it is shared with the member's practice."""
+        from careplans import services as careplan_services
+        from careplans.models import CarePlan
+        from referrals.models import Referral, Status
+
+        made = 0
+        for plan_key in ("prairie", "mesa"):
+            plan = orgs[plan_key]
+            enrolled = Referral.objects.filter(plan=plan, status=Status.ENROLLED).select_related("member__plan").first()
+            if enrolled is None or CarePlan.objects.filter(plan=plan).exists():
+                continue
+            member, manager = enrolled.member, Actor.for_user(users[f"{plan_key}-cm"])
+            assessment = careplan_services.assessment_record(
+                actor=manager,
+                member=member,
+                values={
+                    "self_rated_health": "fair",
+                    "chronic_conditions": "Type 2 diabetes, hypertension",
+                    "ed_visits_12m": 3,
+                    "housing": "stable",
+                    "transportation_barrier": True,
+                    "behavioral_notes": "Low mood since retiring; sleeps poorly.",
+                },
+                phq9_answers=[2, 2, 2, 1, 1, 1, 1, 0, 0],
+            )
+            careplan_services.assessment_add_problem(actor=manager, assessment=assessment)
+            care_plan = CarePlan.objects.get(member=member)
+            problem = careplan_services.problem_save(
+                actor=manager,
+                care_plan=care_plan,
+                values={
+                    "domain": "physical",
+                    "description": "Blood sugar often above target",
+                    "root_causes": "Skips evening insulin when tired; unsure how to adjust for meals",
+                    "shareable": True,
+                },
+            )
+            goal = careplan_services.goal_save(
+                actor=manager,
+                care_plan=care_plan,
+                values={
+                    "problem": problem,
+                    "member_words": "I want to keep my feet healthy so I can keep gardening",
+                    "priority": "high",
+                    "target_date": plan.local_date() + dt.timedelta(days=90),
+                    "agreed_on": plan.local_date(),
+                    "progress": "in_progress",
+                    "shareable": True,
+                },
+            )
+            for values in (
+                {"description": "Teach insulin adjustment with the member's meal plan", "owner_kind": "care_manager"},
+                {"description": "A1c and foot exam at the next visit", "owner_kind": "practice", "shareable": True},
+                {"description": "Check blood sugar before supper and write it down", "owner_kind": "member"},
+            ):
+                careplan_services.intervention_save(actor=manager, care_plan=care_plan, values={"goal": goal, **values})
+            careplan_services.careplan_notes_save(
+                actor=manager,
+                care_plan=care_plan,
+                barriers="No car since March; bus trip to the clinic takes an hour.",
+                strengths="Daughter nearby helps with shopping; keen gardener.",
+            )
+            made += 1
         return made
 
 
