@@ -36,7 +36,8 @@ from careplans.models import (
     RecordRequest,
     RecordRequestFile,
 )
-from caseloads.models import Enrollment
+from caseloads.models import Enrollment, Task
+from caseloads.services import task_for_step, tasks_close_by_origin
 from core import audit, deadlines, notifications, uploads
 from core.audit import Action
 from members.models import CareTeamMember, Member, ReleaseOfInformation
@@ -406,6 +407,7 @@ def careplan_review_record(*, actor: Actor, care_plan: CarePlan, note: str) -> C
     care_plan = _lock(care_plan)
     care_plan.last_reviewed_at = timezone.now()
     care_plan.save(update_fields=["last_reviewed_at"])
+    tasks_close_by_origin(actor=actor, origin_key=_review_task_key(care_plan))
     _schedule_review(care_plan, care_plan.plan.local_date() + dt.timedelta(days=REVIEW_EVERY_DAYS))
     _new_version(actor, care_plan, f"Reviewed: {_short(note, 200)}")
     return care_plan
@@ -425,14 +427,28 @@ def careplan_review_prompt(*, member: Member, reason: str) -> CarePlan | None:
     return care_plan
 
 
+def _review_task_key(care_plan: CarePlan) -> str:
+    return f"careplan:{care_plan.pk}:review"
+
+
 def review_due_notify(*, care_plan_id: int, review_on: str, reason: str = "", dedupe_key: str) -> None:
     """Tell the care manager a review is due, unless the date moved since (a review recorded)."""
     care_plan = CarePlan.objects.select_related("member").filter(pk=care_plan_id).first()
     if care_plan is None or care_plan.next_review_on is None or care_plan.next_review_on.isoformat() != review_on:
         return
     title = f"Care plan review due: {care_plan.member.full_name}" + (f" ({reason})" if reason else "")
+    manager = care_manager_of(care_plan)
+    if manager is not None and manager.is_active:
+        task_for_step(
+            member=care_plan.member,
+            owner=manager,
+            title="Care plan review" + (f" ({_short(reason, 120)})" if reason else ""),
+            due_date=care_plan.next_review_on,
+            origin=Task.Origin.CARE_PLAN,
+            origin_key=_review_task_key(care_plan),
+        )
     notifications.notify(
-        recipients=[care_manager_of(care_plan)],
+        recipients=[manager],
         kind="careplan.review_due",
         title=title,
         url=careplan_url(care_plan),

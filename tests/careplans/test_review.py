@@ -6,6 +6,7 @@ import datetime as dt
 from django.utils import timezone
 
 from careplans import services
+from caseloads.models import Task
 from core import deadlines
 from core.models import Deadline, Notification
 
@@ -31,6 +32,11 @@ def test_a_due_review_tells_the_care_manager_once(world, care_plan):
     assert deadlines.fire(deadline.pk) == "skipped"
     notice = Notification.objects.get(kind="careplan.review_due")
     assert notice.recipient == world.a_cm and notice.email_wanted and "Alice Arbor" in notice.title
+    task = Task.objects.get(origin_key=f"careplan:{care_plan.pk}:review")  # on the worklist too
+    assert task.owner == world.a_cm and task.status == "open" and task.origin == "care_plan"
+    services.careplan_review_record(actor=world.actor(world.a_cm), care_plan=care_plan, note="Reviewed")
+    task.refresh_from_db()
+    assert task.status == "done"
 
 
 def test_recording_a_review_reschedules_and_is_a_version(world, care_plan, client_for):
