@@ -1,10 +1,12 @@
 """Care plans API: scoped exactly as the pages, through the same selectors."""
 
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework import generics
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from careplans import selectors
+from careplans import selectors, services
 from careplans.api.serializers import CarePlanSerializer
 from careplans.filters import CarePlanFilter
 from core.api import ActorMixin
@@ -44,3 +46,25 @@ class CarePlanDetail(ActorMixin, generics.RetrieveAPIView):
     def retrieve(self, request, *args, **kwargs):
         care_plan = selectors.careplan_for_api(self.actor, kwargs["care_plan_id"])
         return Response(CarePlanSerializer(care_plan, context={"internal": self.actor.is_plan_staff}).data)
+
+
+class AcknowledgementSerializer(serializers.Serializer):
+    version = serializers.IntegerField(help_text="The shared version acknowledged.")
+    acknowledged_at = serializers.DateTimeField()
+    acknowledged_by = serializers.CharField()
+
+
+class CarePlanAcknowledge(ActorMixin, APIView):
+    """The practice acknowledges the shared care plan at its current shared version (again for
+    the same version: the same acknowledgement). The care manager is told once."""
+
+    @extend_schema(request=None, responses={200: AcknowledgementSerializer})
+    def post(self, request, care_plan_id):
+        care_plan = selectors.careplan_for_api(self.actor, care_plan_id)
+        ack = services.careplan_acknowledge(actor=self.actor, care_plan=care_plan)
+        data = {
+            "version": ack.version,
+            "acknowledged_at": ack.acknowledged_at,
+            "acknowledged_by": str(ack.acknowledged_by),
+        }
+        return Response(AcknowledgementSerializer(data).data)

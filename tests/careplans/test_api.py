@@ -85,3 +85,17 @@ def test_the_list_costs_the_same_queries_whatever_the_number_of_plans_and_items(
     with CaptureQueriesContext(connection) as one:
         client.get(f"/api/v1/careplans/{plan.public_id}/")
     assert len(one) <= len(few)
+
+
+def test_practice_acknowledges_through_the_api(world, care_plan, client_for):
+    from careplans.models import Acknowledgement
+
+    endpoint = f"/api/v1/careplans/{care_plan.public_id}/acknowledge/"
+    practice = client_for(world.p1_contact)
+    assert practice.post(endpoint).status_code == 404  # not shared without a release
+    make_release(world.m_a1, world.p1)
+    response = practice.post(endpoint)
+    assert response.status_code == 200 and response.json()["version"] == 4
+    assert practice.post(endpoint).json()["version"] == 4 and Acknowledgement.objects.count() == 1
+    assert client_for(world.a_cm).post(endpoint).status_code == 403
+    assert client_for(world.p2_contact).post(endpoint).status_code == 404
