@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -34,7 +34,7 @@ from careplans.models import (
     Problem,
     RecordRequest,
 )
-from core import audit
+from core import audit, uploads
 from core.http import apply_service_errors, bad_cursor_response, page_args, render_page, staff_view
 from core.pagination import BadCursor, paginate
 from members.selectors import access_member, audit_reads
@@ -504,21 +504,9 @@ def record_request_file(request: HttpRequest, request_id, file_id) -> HttpRespon
     actor = request.actor
     found = selectors.access_record_request(actor, request_id)
     item = selectors.access_record_request_file(actor, found, file_id)
-    audit.record(
-        actor=actor,
-        action=audit.Action.READ,
-        object_type="record_request_file",
-        object_id=item.public_id,
-        plan_id=found.plan_id,
-        member_id=found.member_id,
-        summary=item.original_name,
+    return uploads.serve(
+        actor, item, object_type="record_request_file", plan_id=found.plan_id, member_id=found.member_id
     )
-    response = FileResponse(
-        item.file.open("rb"), as_attachment=True, filename=item.original_name, content_type=item.content_type
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 @staff_view

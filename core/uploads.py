@@ -5,9 +5,13 @@ about their contents, and served only by views that check access first."""
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.http import FileResponse
+
+from core import audit
 
 MAX_BYTES = 10 * 1024 * 1024
 # Recognized by their first bytes, never by the name or the browser's claimed type.
@@ -32,3 +36,23 @@ def sha256(upload: UploadedFile) -> str:
         digest.update(chunk)
     upload.seek(0)
     return digest.hexdigest()
+
+
+def serve(actor: Any, item: Any, *, object_type: str, plan_id: int, member_id: int) -> FileResponse:
+    """Send a stored document to someone the caller has already checked may read it: the read is
+    audited, the file is a download (never rendered inline), and nothing caches it."""
+    audit.record(
+        actor=actor,
+        action=audit.Action.READ,
+        object_type=object_type,
+        object_id=item.public_id,
+        plan_id=plan_id,
+        member_id=member_id,
+        summary=item.original_name,
+    )
+    response = FileResponse(
+        item.file.open("rb"), as_attachment=True, filename=item.original_name, content_type=item.content_type
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -6,13 +6,13 @@ import uuid
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from core import audit
+from core import audit, uploads
 from core.http import apply_service_errors, bad_cursor_response, message_errors, page_args, render_page, staff_view
 from core.pagination import BadCursor, paginate
 from members.models import Member
@@ -400,21 +400,9 @@ def attachment(request: HttpRequest, referral_id, attachment_id) -> HttpResponse
     actor = request.actor
     referral = selectors.access_referral(actor, referral_id)
     item = selectors.access_attachment(actor, referral, attachment_id)
-    audit.record(
-        actor=actor,
-        action=audit.Action.READ,
-        object_type="referral_attachment",
-        object_id=item.public_id,
-        plan_id=referral.plan_id,
-        member_id=referral.member_id,
-        summary=item.original_name,
+    return uploads.serve(
+        actor, item, object_type="referral_attachment", plan_id=referral.plan_id, member_id=referral.member_id
     )
-    response = FileResponse(
-        item.file.open("rb"), as_attachment=True, filename=item.original_name, content_type=item.content_type
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 @staff_view
