@@ -36,7 +36,7 @@ from careplans.models import (
     RecordRequest,
     RecordRequestFile,
 )
-from caseloads.models import Enrollment, Task
+from caseloads.models import Enrollment, Program, Task
 from caseloads.services import task_for_step, tasks_close_by_origin
 from core import audit, deadlines, notifications, uploads
 from core.audit import Action
@@ -68,7 +68,18 @@ INTERVENTION_FIELDS = (
     "substance_use",
 )
 ITEM_LABELS = {Problem: "problem", Goal: "goal", Intervention: "intervention"}
-REVIEW_EVERY_DAYS = 90
+REVIEW_EVERY_DAYS = 90  # the default, and for members not enrolled in a program
+# Programs whose members change faster are reviewed sooner: a pregnancy and the weeks after a
+# discharge move in weeks, not quarters.
+REVIEW_DAYS_BY_PROGRAM = {Program.PERINATAL: 30, Program.TRANSITIONS: 30}
+
+
+def review_interval(member_id: int) -> int:
+    """Days until the next review: by the program of the member's active enrollment."""
+    program = Enrollment.objects.active().filter(member_id=member_id).values_list("program", flat=True).first()
+    return REVIEW_DAYS_BY_PROGRAM.get(program, REVIEW_EVERY_DAYS)
+
+
 REVIEW_HOUR = 9  # a review comes due at 9:00 in the plan's time zone
 
 
@@ -151,7 +162,7 @@ def careplan_start(*, actor: Actor, member: Member) -> CarePlan:
         return existing
     care_plan = CarePlan.objects.create(plan_id=member.plan_id, member=member, created_by=actor.user)
     care_plan = _lock(care_plan)
-    _schedule_review(care_plan, member.plan.local_date() + dt.timedelta(days=REVIEW_EVERY_DAYS))
+    _schedule_review(care_plan, member.plan.local_date() + dt.timedelta(days=review_interval(member.pk)))
     _new_version(actor, care_plan, "Care plan started", Action.CREATE)
     return care_plan
 
@@ -400,7 +411,7 @@ def _schedule_review(care_plan: CarePlan, on: dt.date, *, reason: str = "") -> N
 @transaction.atomic
 def careplan_review_record(*, actor: Actor, care_plan: CarePlan, note: str) -> CarePlan:
     """The care manager reviewed the plan with the member (progress, barriers, services): a
-    version of its own, and the next review in REVIEW_EVERY_DAYS."""
+    version of its own, and the next review after the program's interval (review_interval)."""
     _require_edit(actor)
     if not note.strip():
         raise ValidationError({"note": "Say what the review found."})
@@ -408,7 +419,8 @@ def careplan_review_record(*, actor: Actor, care_plan: CarePlan, note: str) -> C
     care_plan.last_reviewed_at = timezone.now()
     care_plan.save(update_fields=["last_reviewed_at"])
     tasks_close_by_origin(actor=actor, origin_key=_review_task_key(care_plan))
-    _schedule_review(care_plan, care_plan.plan.local_date() + dt.timedelta(days=REVIEW_EVERY_DAYS))
+    next_review = care_plan.plan.local_date() + dt.timedelta(days=review_interval(care_plan.member_id))
+    _schedule_review(care_plan, next_review)
     _new_version(actor, care_plan, f"Reviewed: {_short(note, 200)}")
     return care_plan
 

@@ -114,3 +114,17 @@ def test_the_review_worklist_shows_due_and_overdue_plans_soonest_first(world, ca
     assert [c.pk for c in mine] == [other.pk]
     assert client_for(world.b_cm).get("/care-plans/reviews/").context["page"].items == []
     assert client_for(world.p1_contact).get("/care-plans/reviews/").status_code == 403
+
+
+def test_the_review_interval_follows_the_members_program(world):
+    from tests.caseloads.conftest import enroll
+
+    enroll(world, world.m_a2, program="perinatal")
+    perinatal = services.careplan_start(actor=world.actor(world.a_cm), member=world.m_a2)
+    assert perinatal.next_review_on == world.plan_a.local_date() + dt.timedelta(days=30)
+    services.careplan_review_record(actor=world.actor(world.a_cm), care_plan=perinatal, note="Doing well")
+    perinatal.refresh_from_db()
+    assert perinatal.next_review_on == world.plan_a.local_date() + dt.timedelta(days=30)
+    enroll(world, world.m_a1, program="complex_care")
+    complex_care = services.careplan_start(actor=world.actor(world.a_cm), member=world.m_a1)
+    assert complex_care.next_review_on == world.plan_a.local_date() + dt.timedelta(days=90)
