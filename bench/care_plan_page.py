@@ -206,7 +206,7 @@ def _pick_member(plan, practice, taken: list[int]):
     from referrals.models import Referral
 
     today = plan.local_date()
-    adult = today.replace(year=today.year - 19)
+    adult = today - dt.timedelta(days=19 * 366)  # 19 or older: the member signs the release
     member = (
         Member.objects.for_plan(plan.pk)
         .attributed_to(practice.pk, on=today)

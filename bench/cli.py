@@ -46,8 +46,7 @@ same for 10 and for 500 care managers (and the caseload page's the same for a sm
 400-member caseload); care-plan page and API detail median under 100 ms (the issue gives no time
 for it; the printable page and PDF are timed but not judged), the query count of the page, API,
 printable page and PDF the same for the 10- and the 200-item plan; roster import at least 20,000
-rows/s. Exit status is 0 (it is a report)
-unless --strict.
+rows/s. Exit status is 0 (it is a report) unless --strict.
 """
 
 
