@@ -31,15 +31,22 @@ Benchmark CareCoord at scale, in its own database.
    next run), then times, signed in as prairie-supervisor, the caseload dashboard (all care
    managers; a 10-person team; team North; program and credential filters) and the caseload
    (reassignment) page of the care manager nearest 400 members and of the smallest caseload.
-6. Loads a generated 100,000-row roster with members.roster.load() inside the plan, twice
+6. Makes (once, through careplans.services, kept for the next run) the care plan of one Prairie
+   member with 200 items and of another with 10 (problems, goals and interventions in the three
+   domains, shareable and plan-internal, some owned or added by the practice) and a release naming
+   the members' practice for care coordination; then times, as prairie-cm and as
+   shared-practice-contact, the care-plan page, the API detail, the printable page and the PDF.
+7. Loads a generated 100,000-row roster with members.roster.load() inside the plan, twice
    (new members, then "nothing changed"), and reports rows/second.
 
 Targets: list and search median under 30 ms, with a query count that does not grow with page
 size; referral queue and API median under 30 ms, within 3x of the raw SQL's median, queries flat
 across page sizes; caseload dashboard median under 100 ms at every filter, its query count the
 same for 10 and for 500 care managers (and the caseload page's the same for a small and a
-400-member caseload); roster import at least 20,000 rows/s. Exit status is 0 (it is a report)
-unless --strict.
+400-member caseload); care-plan page and API detail median under 100 ms (the issue gives no time
+for it; the printable page and PDF are timed but not judged), the query count of the page, API,
+printable page and PDF the same for the 10- and the 200-item plan; roster import at least 20,000
+rows/s. Exit status is 0 (it is a report) unless --strict.
 """
 
 
@@ -127,6 +134,11 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip generating care managers, enrollments and tasks and the caseload dashboard measurements",
     )
+    p.add_argument(
+        "--skip-careplans",
+        action="store_true",
+        help="skip making the bench care plans and the care-plan page measurements",
+    )
     p.add_argument("--skip-import", action="store_true", help="skip the roster import measurement")
     p.add_argument(
         "--explain",
@@ -153,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     # Imported only now: Django is set up, with the benchmark database.
-    from bench import caseload_dashboard, explain, referral_queue, report, roster_import, web
+    from bench import care_plan_page, caseload_dashboard, explain, referral_queue, report, roster_import, web
 
     database = url.rsplit("/", 1)[-1]
     say(f"Database {database} ({'created' if created else 'exists'}), migrated.")
@@ -175,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     generation = None
     caseload_generation = None
     caseload_results: list = []
+    careplan_generation = None
+    careplan_results: list = []
     imported = None
     try:
         if not args.skip_web:
@@ -190,6 +204,12 @@ def main(argv: list[str] | None = None) -> int:
             )
             say("Measuring the caseload dashboard and a caseload page ...")
             caseload_results = caseload_dashboard.run(requests=args.requests, warmup=args.warmup, say=say)
+        if not args.skip_careplans:
+            careplan_generation = care_plan_page.ensure_care_plans(say=say)
+            say("Measuring the care-plan page, API, printable page and PDF ...")
+            careplan_results = care_plan_page.run(
+                careplan_generation, requests=args.requests, warmup=args.warmup, say=say
+            )
         if not args.skip_import:
             say("Measuring roster import ...")
             imported = roster_import.run(rows=args.import_rows, keep=args.keep_import_members, say=say)
@@ -202,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     import_missed = report.import_missed(imported) if imported else []
     referral_rows = report.referral_rows(referral_results)
     caseload_rows = report.caseload_rows(caseload_results)
+    careplan_rows = report.careplan_rows(careplan_results)
 
     print()
     print(f"CareCoord benchmark, {time.strftime('%Y-%m-%d %H:%M')}, PostgreSQL {environment.server_version()}")
@@ -226,6 +247,12 @@ def main(argv: list[str] | None = None) -> int:
         if caseload_rows:
             print()
             print(report.caseload_table(caseload_rows))
+    if careplan_generation:
+        print()
+        print(_careplan_header(careplan_generation))
+        if careplan_rows:
+            print()
+            print(report.careplan_table(careplan_rows))
     if imported:
         print()
         how = (
@@ -260,10 +287,16 @@ def main(argv: list[str] | None = None) -> int:
         f"with page size; referral queue and API median < {report.LIST_MEDIAN_MS:g} ms, <= {report.RAW_RATIO:g}x "
         f"the raw SQL's median, queries flat across page sizes; caseload dashboard median < "
         f"{report.DASHBOARD_MEDIAN_MS:g} ms, queries fixed (the same for 10 and 500 care managers, for a small and "
-        f"a big caseload); roster import >= {report.IMPORT_ROWS_PER_SECOND:,} rows/s."
+        f"a big caseload); care-plan page and API detail median < {report.CAREPLAN_MEDIAN_MS:g} ms, queries "
+        "fixed (page, API, printable page and PDF: the same for 10 and 200 items); roster import >= "
+        f"{report.IMPORT_ROWS_PER_SECOND:,} rows/s."
     )
     total_missed = (
-        len(missed) + sum(import_missed) + report.referral_missed(referral_rows) + report.caseload_missed(caseload_rows)
+        len(missed)
+        + sum(import_missed)
+        + report.referral_missed(referral_rows)
+        + report.caseload_missed(caseload_rows)
+        + report.careplan_missed(careplan_rows)
     )
     print(f"Result: {'all targets met' if not total_missed else f'{total_missed} target(s) MISSED'}.")
     print(
@@ -274,9 +307,10 @@ def main(argv: list[str] | None = None) -> int:
 
     missed_referrals = [row for row in referral_rows if row.missed]
     missed_caseloads = [row for row in caseload_rows if row.missed]
-    if args.explain and (missed or missed_referrals or missed_caseloads):
+    missed_careplans = [row for row in careplan_rows if row.missed]
+    if args.explain and (missed or missed_referrals or missed_caseloads or missed_careplans):
         print()
-        for row in [*missed, *missed_referrals, *missed_caseloads]:
+        for row in [*missed, *missed_referrals, *missed_caseloads, *missed_careplans]:
             print(explain.report(row.measurement))
     return 1 if args.strict and total_missed else 0
 
@@ -337,5 +371,29 @@ def _caseload_header(generation, args) -> str:
             f"Signed in as {caseload_dashboard.SUPERVISOR}; rows: care managers listed (dashboard) or members listed "
             "(caseload page), checked against the database. SQL ms: time of the page's own queries in the "
             "counting pass.",
+        ]
+    )
+
+
+def _careplan_header(generation) -> str:
+    from bench import care_plan_page
+
+    def plan_line(p) -> str:
+        made = f"{p.created} items made this run" if p.created else "reused from an earlier run"
+        released = "; a release naming the practice was recorded this run" if p.release_recorded else ""
+        mix = ", ".join(f"{n} {kind}" for kind, n in p.items.items())
+        shared = ", ".join(f"{n} {kind}" for kind, n in p.shared.items())
+        return f"{p.size}-item plan of {p.member_number}: {mix}; the practice sees {shared} ({made}{released})."
+
+    return "\n".join(
+        [
+            f"Care plans: {environment.PLAN_NAME}, members attributed to {generation.practice} under a release "
+            f"for care coordination; made through careplans.services ({generation.created} service calls this "
+            f"run, {generation.seconds:.1f}s, not counted).",
+            *(plan_line(p) for p in generation.plans),
+            f"Signed in as {care_plan_page.PLAN_USER} (plan cm) and {care_plan_page.PRACTICE_USER} (practice); items: "
+            "problems + goals + interventions in the response (page, API; checked against what the viewer may "
+            "see), or what the viewer may see (printable page, PDF). SQL ms: time of the request's own queries "
+            "in the counting pass. Every request writes its audit row (a read, or an export for print and PDF).",
         ]
     )

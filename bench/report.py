@@ -6,6 +6,7 @@ import math
 import statistics
 from dataclasses import dataclass
 
+from bench.care_plan_page import Result as CarePlanResult
 from bench.caseload_dashboard import Result as CaseloadResult
 from bench.referral_queue import Result as ReferralResult
 from bench.roster_import import ImportRun
@@ -258,3 +259,70 @@ def caseload_table(table_rows: list[CaseloadRow]) -> str:
     ]
     headers = ["caseloads", "rows", "median ms", "p95 ms", "queries", "SQL ms"]
     return _table([*headers, *CASELOAD_TARGETS], body, right=set(range(1, 6)))
+
+
+# The care-plan page ------------------------------------------------------------------------------
+
+CAREPLAN_MEDIAN_MS = 100.0  # the care-plan page and the API detail, median, at any item count
+CAREPLAN_TARGETS = (f"median < {CAREPLAN_MEDIAN_MS:g} ms", "queries fixed")
+
+
+@dataclass(frozen=True)
+class CarePlanRow:
+    result: CarePlanResult
+    verdicts: tuple[str, str]  # one per CAREPLAN_TARGETS
+
+    @property
+    def measurement(self) -> Measurement:
+        return self.result.measurement
+
+    @property
+    def missed(self) -> int:
+        return sum(verdict == MISSED for verdict in self.verdicts)
+
+
+def careplan_rows(results: list[CarePlanResult]) -> list[CarePlanRow]:
+    """The median target for the page and the API detail; "queries fixed" judged over each group
+    (one view as one user), the smallest plan first: the same baseline count for 10 and 200 items."""
+    groups: dict[str, list[CarePlanResult]] = {}
+    for result in results:
+        groups.setdefault(result.case.group, []).append(result)
+    fixed = {
+        group: _queries_flat([r.measurement for r in sorted(members, key=lambda r: r.case.size)])
+        for group, members in groups.items()
+        if len(members) > 1
+    }
+    table_rows = []
+    for result in results:
+        if result.case.timed:
+            fast = OK if median(result.measurement.timings_ms) < CAREPLAN_MEDIAN_MS else MISSED
+        else:
+            fast = NONE
+        group_fixed = fixed.get(result.case.group)
+        queries = NONE if group_fixed is None else (OK if group_fixed else MISSED)
+        table_rows.append(CarePlanRow(result, (fast, queries)))
+    return table_rows
+
+
+def careplan_missed(table_rows: list[CarePlanRow]) -> int:
+    """Missed targets, a "queries fixed" group counted once."""
+    missed = sum(row.verdicts[0] == MISSED for row in table_rows)
+    missed += len({row.result.case.group for row in table_rows if row.verdicts[1] == MISSED})
+    return missed
+
+
+def careplan_table(table_rows: list[CarePlanRow]) -> str:
+    body = [
+        [
+            row.result.case.scenario.name,
+            f"{row.result.items_seen:,}",
+            f"{median(row.measurement.timings_ms):.1f}",
+            f"{p95(row.measurement.timings_ms):.1f}",
+            queries_label(row.measurement.query_counts),
+            f"{median(row.measurement.sql_ms):.1f}" if row.measurement.sql_ms else NONE,
+            *row.verdicts,
+        ]
+        for row in table_rows
+    ]
+    headers = ["care plan", "items", "median ms", "p95 ms", "queries", "SQL ms"]
+    return _table([*headers, *CAREPLAN_TARGETS], body, right=set(range(1, 6)))
