@@ -295,8 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         len(missed)
         + sum(import_missed)
         + report.referral_missed(referral_rows)
-        + report.caseload_missed(caseload_rows)
-        + report.careplan_missed(careplan_rows)
+        + report.sized_missed(caseload_rows)
+        + report.sized_missed(careplan_rows)
     )
     print(f"Result: {'all targets met' if not total_missed else f'{total_missed} target(s) MISSED'}.")
     print(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench.care_plan_page import Result as CarePlanResult
@@ -193,84 +194,20 @@ def referral_table(table_rows: list[ReferralRow]) -> str:
     return _table([*headers, *REFERRAL_TARGETS], body, right=set(range(1, 8)))
 
 
-# The caseload dashboard -------------------------------------------------------------------------
+# Pages measured at two sizes: the caseload dashboard, the care-plan page ---------------------------
 
 DASHBOARD_MEDIAN_MS = 100.0
 CASELOAD_TARGETS = (f"median < {DASHBOARD_MEDIAN_MS:g} ms", "queries fixed")
-
-
-@dataclass(frozen=True)
-class CaseloadRow:
-    result: CaseloadResult
-    verdicts: tuple[str, str]  # one per CASELOAD_TARGETS
-
-    @property
-    def measurement(self) -> Measurement:
-        return self.result.measurement
-
-    @property
-    def missed(self) -> int:
-        return sum(verdict == MISSED for verdict in self.verdicts)
-
-
-def caseload_rows(results: list[CaseloadResult]) -> list[CaseloadRow]:
-    """The median target for the dashboard pages; "queries fixed" judged over each group (the
-    dashboard at every filter, the caseload page for a small and a big caseload), fewest rows
-    listed first: the same baseline count however many care managers or members the page lists."""
-    groups: dict[str, list[CaseloadResult]] = {}
-    for result in results:
-        groups.setdefault(result.case.group, []).append(result)
-    fixed = {
-        group: _queries_flat([r.measurement for r in sorted(members, key=lambda r: r.case.rows)])
-        for group, members in groups.items()
-        if len(members) > 1
-    }
-    table_rows = []
-    for result in results:
-        if result.case.timed:
-            fast = OK if median(result.measurement.timings_ms) < DASHBOARD_MEDIAN_MS else MISSED
-        else:
-            fast = NONE
-        group_fixed = fixed.get(result.case.group)
-        queries = NONE if group_fixed is None else (OK if group_fixed else MISSED)
-        table_rows.append(CaseloadRow(result, (fast, queries)))
-    return table_rows
-
-
-def caseload_missed(table_rows: list[CaseloadRow]) -> int:
-    """Missed targets, a "queries fixed" group counted once."""
-    missed = sum(row.verdicts[0] == MISSED for row in table_rows)
-    missed += len({row.result.case.group for row in table_rows if row.verdicts[1] == MISSED})
-    return missed
-
-
-def caseload_table(table_rows: list[CaseloadRow]) -> str:
-    body = [
-        [
-            row.result.case.scenario.name,
-            f"{row.result.rows_seen:,}",
-            f"{median(row.measurement.timings_ms):.1f}",
-            f"{p95(row.measurement.timings_ms):.1f}",
-            queries_label(row.measurement.query_counts),
-            f"{median(row.measurement.sql_ms):.1f}" if row.measurement.sql_ms else NONE,
-            *row.verdicts,
-        ]
-        for row in table_rows
-    ]
-    headers = ["caseloads", "rows", "median ms", "p95 ms", "queries", "SQL ms"]
-    return _table([*headers, *CASELOAD_TARGETS], body, right=set(range(1, 6)))
-
-
-# The care-plan page ------------------------------------------------------------------------------
-
 CAREPLAN_MEDIAN_MS = 100.0  # the care-plan page and the API detail, median, at any item count
 CAREPLAN_TARGETS = (f"median < {CAREPLAN_MEDIAN_MS:g} ms", "queries fixed")
 
 
 @dataclass(frozen=True)
-class CarePlanRow:
-    result: CarePlanResult
-    verdicts: tuple[str, str]  # one per CAREPLAN_TARGETS
+class SizedRow:
+    """One scenario of a page measured at several sizes (care managers listed, items shown)."""
+
+    result: CaseloadResult | CarePlanResult
+    verdicts: tuple[str, str]  # median target, queries fixed
 
     @property
     def measurement(self) -> Measurement:
@@ -281,41 +218,42 @@ class CarePlanRow:
         return sum(verdict == MISSED for verdict in self.verdicts)
 
 
-def careplan_rows(results: list[CarePlanResult]) -> list[CarePlanRow]:
-    """The median target for the page and the API detail; "queries fixed" judged over each group
-    (one view as one user), the smallest plan first: the same baseline count for 10 and 200 items."""
-    groups: dict[str, list[CarePlanResult]] = {}
+def sized_rows(results: list, *, size: Callable[[object], int], median_ms: float) -> list[SizedRow]:
+    """The median target for the timed scenarios; "queries fixed" judged over each group (one
+    view as one user), smallest first: the same baseline count whatever the size."""
+    groups: dict[str, list] = {}
     for result in results:
         groups.setdefault(result.case.group, []).append(result)
     fixed = {
-        group: _queries_flat([r.measurement for r in sorted(members, key=lambda r: r.case.size)])
+        group: _queries_flat([r.measurement for r in sorted(members, key=size)])
         for group, members in groups.items()
         if len(members) > 1
     }
     table_rows = []
     for result in results:
+        fast = NONE
         if result.case.timed:
-            fast = OK if median(result.measurement.timings_ms) < CAREPLAN_MEDIAN_MS else MISSED
-        else:
-            fast = NONE
+            fast = OK if median(result.measurement.timings_ms) < median_ms else MISSED
         group_fixed = fixed.get(result.case.group)
         queries = NONE if group_fixed is None else (OK if group_fixed else MISSED)
-        table_rows.append(CarePlanRow(result, (fast, queries)))
+        table_rows.append(SizedRow(result, (fast, queries)))
     return table_rows
 
 
-def careplan_missed(table_rows: list[CarePlanRow]) -> int:
+def sized_missed(table_rows: list[SizedRow]) -> int:
     """Missed targets, a "queries fixed" group counted once."""
     missed = sum(row.verdicts[0] == MISSED for row in table_rows)
     missed += len({row.result.case.group for row in table_rows if row.verdicts[1] == MISSED})
     return missed
 
 
-def careplan_table(table_rows: list[CarePlanRow]) -> str:
+def sized_table(
+    table_rows: list[SizedRow], *, title: str, count_header: str, seen: Callable[[object], int], targets: tuple
+) -> str:
     body = [
         [
             row.result.case.scenario.name,
-            f"{row.result.items_seen:,}",
+            f"{seen(row.result):,}",
             f"{median(row.measurement.timings_ms):.1f}",
             f"{p95(row.measurement.timings_ms):.1f}",
             queries_label(row.measurement.query_counts),
@@ -324,5 +262,25 @@ def careplan_table(table_rows: list[CarePlanRow]) -> str:
         ]
         for row in table_rows
     ]
-    headers = ["care plan", "items", "median ms", "p95 ms", "queries", "SQL ms"]
-    return _table([*headers, *CAREPLAN_TARGETS], body, right=set(range(1, 6)))
+    headers = [title, count_header, "median ms", "p95 ms", "queries", "SQL ms"]
+    return _table([*headers, *targets], body, right=set(range(1, 6)))
+
+
+def caseload_rows(results: list[CaseloadResult]) -> list[SizedRow]:
+    return sized_rows(results, size=lambda r: r.case.rows, median_ms=DASHBOARD_MEDIAN_MS)
+
+
+def caseload_table(table_rows: list[SizedRow]) -> str:
+    return sized_table(
+        table_rows, title="caseloads", count_header="rows", seen=lambda r: r.rows_seen, targets=CASELOAD_TARGETS
+    )
+
+
+def careplan_rows(results: list[CarePlanResult]) -> list[SizedRow]:
+    return sized_rows(results, size=lambda r: r.case.size, median_ms=CAREPLAN_MEDIAN_MS)
+
+
+def careplan_table(table_rows: list[SizedRow]) -> str:
+    return sized_table(
+        table_rows, title="care plan", count_header="items", seen=lambda r: r.items_seen, targets=CAREPLAN_TARGETS
+    )
