@@ -715,7 +715,10 @@ def _schedule_digest(user: User, practice: Organization) -> None:
 
 def next_step(referral: Referral) -> str:
     """What happens next, in words the referring practice reads on "My referrals"."""
-    manager = str(referral.assigned_to) if referral.assigned_to_id else ""
+    return next_step_for(referral.status, str(referral.assigned_to) if referral.assigned_to_id else "")
+
+
+def next_step_for(status: str, manager: str) -> str:
     return {
         Status.SUBMITTED: "Waiting for the plan to acknowledge the referral",
         Status.ACKNOWLEDGED: "The plan is triaging the referral",
@@ -728,7 +731,7 @@ def next_step(referral: Referral) -> str:
         Status.UNABLE_TO_REACH: "The plan could not reach the patient",
         Status.CANCELLED: "The referral was cancelled",
         Status.LINKED: "Added to the patient's open referral or current care management",
-    }[referral.status]
+    }[status]
 
 
 def digest_email_for(*, user_id: int, since: str, until: str) -> None:

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from referrals.models import ContactMethod, Referral, Source, Status, Urgency
-from referrals.services import next_step
+from referrals.services import next_step, next_step_for
 
 
 class ReferralSerializer(serializers.ModelSerializer):
@@ -41,6 +41,67 @@ class ReferralSerializer(serializers.ModelSerializer):
 
     def get_next_step(self, referral: Referral) -> str:
         return next_step(referral)
+
+
+# The list reads rows as values() and writes them with list_row(): the same fields as
+# ReferralSerializer (a test holds them equal), without DRF's per-field work on every row
+# (README, Benchmarks). ReferralSerializer still documents the list in the OpenAPI schema.
+LIST_VALUES = (
+    "id",
+    "public_id",
+    "status",
+    "source",
+    "reason",
+    "urgency",
+    "priority",
+    "queue_rank",
+    "program",
+    "skill_needed",
+    "due_at",
+    "submitted_at",
+    "status_changed_at",
+    "outcome_reason",
+    "member__public_id",
+    "member__member_number",
+    "referring_practice__name",
+    "assigned_to_id",
+    "assigned_to__first_name",
+    "assigned_to__last_name",
+    "assigned_to__username",
+    "linked_to__public_id",
+)
+_datetime = serializers.DateTimeField()
+
+
+def _when(value):
+    return _datetime.to_representation(value) if value is not None else None
+
+
+def list_row(r: dict) -> dict:
+    manager = None
+    if r["assigned_to_id"]:
+        manager = f"{r['assigned_to__first_name']} {r['assigned_to__last_name']}".strip() or r["assigned_to__username"]
+    linked = r["linked_to__public_id"]
+    return {
+        "id": str(r["public_id"]),
+        "member": str(r["member__public_id"]),
+        "member_id": r["member__member_number"],
+        "status": r["status"],
+        "source": r["source"],
+        "referring_practice": r["referring_practice__name"],
+        "reason": r["reason"],
+        "urgency": r["urgency"],
+        "priority": r["priority"],
+        "program": r["program"],
+        "skill_needed": r["skill_needed"],
+        "care_manager": manager,
+        "next_step": next_step_for(r["status"], manager or ""),
+        "due_at": _when(r["due_at"]),
+        "submitted_at": _when(r["submitted_at"]),
+        "status_changed_at": _when(r["status_changed_at"]),
+        "outcome_reason": r["outcome_reason"],
+        "linked_to": str(linked) if linked is not None else None,
+    }
 
 
 class ReferralDetailSerializer(ReferralSerializer):

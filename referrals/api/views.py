@@ -12,10 +12,12 @@ from core.api import ActorMixin, service_error
 from organizations.models import Organization, User
 from referrals import selectors, services
 from referrals.api.serializers import (
+    LIST_VALUES,
     ReferralCreateSerializer,
     ReferralDetailSerializer,
     ReferralSerializer,
     TransitionSerializer,
+    list_row,
 )
 from referrals.filters import QueueFilter
 from referrals.models import ReferralEvent, Status
@@ -45,37 +47,12 @@ class ReferralList(ActorMixin, generics.ListCreateAPIView):
             else (selectors.CLOSED_ORDER)
         )
 
-    # The list reads only the columns it shows: loading whole rows of five tables (long clinical
-    # text, every timestamp) cost more than the query itself (README, Benchmarks).
-    LIST_COLUMNS = (
-        "public_id",
-        "status",
-        "source",
-        "reason",
-        "urgency",
-        "priority",
-        "queue_rank",
-        "program",
-        "skill_needed",
-        "due_at",
-        "submitted_at",
-        "status_changed_at",
-        "outcome_reason",
-        "member__public_id",
-        "member__member_number",
-        "referring_practice__name",
-        "assigned_to__first_name",
-        "assigned_to__last_name",
-        "assigned_to__username",
-        "linked_to__public_id",
-    )
-
     def get_queryset(self):
-        return (
-            selectors.referrals(self.actor)
-            .select_related("member", "referring_practice", "assigned_to", "linked_to")
-            .only(*self.LIST_COLUMNS)
-        )
+        return selectors.referrals(self.actor)
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()).values(*LIST_VALUES))
+        return self.get_paginated_response([list_row(r) for r in page])
 
     @extend_schema(request=ReferralCreateSerializer, responses={201: ReferralSerializer})
     def post(self, request, *args, **kwargs):
