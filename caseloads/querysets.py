@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.db import models
+from django.db.models import Exists, OuterRef
 
 if TYPE_CHECKING:
     from organizations.access import Actor
@@ -39,11 +40,15 @@ class TaskQuerySet(models.QuerySet):
 class ContactLogQuerySet(models.QuerySet):
     def visible_to(self, actor: Actor) -> ContactLogQuerySet:
         """The plan's whole log; a practice sees the shareable entries about its attributed
-        patients (the caller checks that a release covers the practice)."""
-        from members.models import Member
+        patients, and only while a release in force names it for care coordination (part of the
+        query, as for care plans: a revocation takes effect at once)."""
+        from members.models import Member, ReleaseOfInformation
 
         if actor.is_plan_staff:
             return self.filter(plan_id=actor.organization.pk)
         if actor.is_practice_staff:
-            return self.filter(shareable=True, member__in=Member.objects.visible_to(actor))
+            released = ReleaseOfInformation.objects.filter(member_id=OuterRef("member_id")).covering(
+                organization_id=actor.organization.pk, purpose=ReleaseOfInformation.Purpose.CARE_COORDINATION
+            )
+            return self.filter(shareable=True, member__in=Member.objects.visible_to(actor)).filter(Exists(released))
         return self.none()

@@ -15,8 +15,7 @@ from django.utils import timezone
 
 from caseloads.models import ACUITY_WEIGHT, Acuity, ContactLog, Enrollment, Task
 from caseloads.services import CARE_ROLES
-from members.models import Member, ReleaseOfInformation
-from members.services import consent_covers
+from members.models import Member
 from organizations.access import Actor
 from organizations.models import User
 from referrals.models import Referral
@@ -87,14 +86,9 @@ def member_tasks(actor: Actor, member: Member) -> list[Task]:
 
 
 def contact_entries(actor: Actor, member: Member) -> list[ContactLog]:
-    """The member's contact log as this actor may read it: all of it for the plan; for the
-    member's practice, the shareable entries, and only while a release covers the practice."""
-    qs = ContactLog.objects.visible_to(actor).filter(member=member).select_related("logged_by")
-    if actor.is_practice_staff and not consent_covers(
-        member=member, organization=actor.organization, purpose=ReleaseOfInformation.Purpose.CARE_COORDINATION
-    ):
-        return []
-    return list(qs[:200])
+    """The member's contact log as this actor may read it (the scope: all of it for the plan; for
+    the member's practice, the shareable entries while a release covers it), newest first."""
+    return list(ContactLog.objects.visible_to(actor).filter(member=member).select_related("logged_by")[:200])
 
 
 # Supervisor dashboard --------------------------------------------------------------------------
