@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+from datetime import timezone as dt_timezone
 
 from django.utils import timezone
 
@@ -344,17 +346,55 @@ def parse(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Message:
     return message
 
 
-def split_batch(text: str) -> list[str]:
-    """Several messages in one text: each MSH starts a new one. Batch envelopes (FHS, BHS, BTS,
-    FTS) are dropped."""
-    messages: list[list[str]] = []
-    for line in _SEGMENT_END.split(text.removeprefix("\ufeff")):
-        if not line.strip() or line[:3] in {"FHS", "BHS", "BTS", "FTS"}:
+_BATCH_ENVELOPE = {b"FHS", b"BHS", b"BTS", b"FTS"}
+
+
+def split_batch(raw: bytes) -> list[bytes]:
+    """Several messages in one body: each MSH segment starts a new one. HL7 batch envelopes
+    (FHS, BHS, BTS, FTS) are dropped; anything before the first MSH stays with it, so a body
+    with no MSH at all comes back whole and is rejected by `parse`."""
+    raw = raw.removeprefix(b"\xef\xbb\xbf")
+    messages: list[list[bytes]] = []
+    for line in re.split(rb"\r\n|\r|\n", raw):
+        if line.startswith(b"\xef\xbb\xbfMSH"):
+            line = line[3:]  # files concatenated into one body keep their BOMs
+        if not line.strip() or line[:3] in _BATCH_ENVELOPE:
             continue
-        if line.startswith("MSH") or not messages:
+        if line.startswith(b"MSH") or not messages:
             messages.append([])
         messages[-1].append(line)
-    return ["\r".join(lines) + "\r" for lines in messages]
+    return [b"\r".join(lines) + b"\r" for lines in messages]
+
+
+_DTM = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.\d{1,4})?([+-]\d{4})?$")
+
+
+def parse_date(value: str) -> date | None:
+    """The date part of a DT/DTM value (YYYYMMDD…); None when empty. ValueError when not a date."""
+    if not value:
+        return None
+    match = _DTM.match(value)
+    if not match or not match.group(3):
+        raise ValueError(f"{value!r} is not a date (YYYYMMDD)")
+    return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+
+
+def parse_datetime(value: str, default_tz: tzinfo) -> datetime | None:
+    """A DTM value as an aware datetime: its own offset when it has one, else `default_tz` (the
+    facility's time zone). None when empty; ValueError when malformed."""
+    if not value:
+        return None
+    match = _DTM.match(value)
+    if not match or not match.group(3):
+        raise ValueError(f"{value!r} is not a date/time (YYYYMMDD[HHMM[SS]][+ZZZZ])")
+    parts = [int(g) if g else 0 for g in match.groups()[:6]]
+    offset = match.group(7)
+    if offset:
+        sign = 1 if offset[0] == "+" else -1
+        tz: tzinfo = dt_timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])))
+    else:
+        tz = default_tz
+    return datetime(parts[0], parts[1], parts[2], parts[3], parts[4], parts[5], tzinfo=tz)
 
 
 def _timestamp() -> str:
