@@ -510,7 +510,7 @@ def _apply(message: hl7v2.Message, facts: Facts, *, feed: AdtFeed, member: Membe
 def adt_message_match(*, actor: Actor, message: AdtMessage, member: Member, note: str = "") -> AdtMessage:
     """A reviewer says who the patient is: the message is applied as if it had matched."""
     actor.require("organizations.review_adt_messages")
-    message = AdtMessage.objects.select_for_update().select_related("feed__facility").get(pk=message.pk)
+    message = AdtMessage.objects.select_for_update(of=("self",)).select_related("feed__facility").get(pk=message.pk)
     _check_move(message, MessageStatus.APPLIED)
     if member.plan_id != actor.organization.pk:
         raise ValidationError({"member": ["Choose a member of your plan."]})
