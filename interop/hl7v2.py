@@ -188,7 +188,7 @@ class Segment:
 
 @dataclass
 class Message:
-    text: str
+    text: str  # the whole message as decoded (BOM dropped), line ends as received
     charset: str
     delimiters: Delimiters
     segments: list[Segment] = field(default_factory=list)
@@ -312,6 +312,7 @@ def parse(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Message:
         text, charset = data.removeprefix("\ufeff"), "utf-8"
         if len(text.encode("utf-8")) > max_bytes:
             raise HL7Error(f"message is larger than the limit of {max_bytes} bytes")
+    received = text
     text = text.lstrip("\r\n")
     delimiters = _delimiters(text)
     segments: list[Segment] = []
@@ -335,7 +336,7 @@ def parse(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Message:
                 )
             parts = ["MSH", delimiters.field, *parts[1:]]
         segments.append(Segment(name=name, fields=parts, delimiters=delimiters))
-    message = Message(text=text, charset=charset, delimiters=delimiters, segments=segments)
+    message = Message(text=received, charset=charset, delimiters=delimiters, segments=segments)
     msh = message.msh
     for number, what in ((9, "message type"), (10, "message control id"), (12, "version id")):
         if not msh.get(number):
@@ -350,12 +351,13 @@ _BATCH_ENVELOPE = {b"FHS", b"BHS", b"BTS", b"FTS"}
 
 
 def split_batch(raw: bytes) -> list[bytes]:
-    """Several messages in one body: each MSH segment starts a new one. HL7 batch envelopes
-    (FHS, BHS, BTS, FTS) are dropped; anything before the first MSH stays with it, so a body
-    with no MSH at all comes back whole and is rejected by `parse`."""
+    """Several messages in one body: each MSH segment starts a new one. Each message keeps its
+    bytes and line ends as sent; blank lines between messages and HL7 batch envelopes (FHS, BHS,
+    BTS, FTS) are dropped. A body with no MSH at all comes back whole and is rejected by `parse`."""
     raw = raw.removeprefix(b"\xef\xbb\xbf")
     messages: list[list[bytes]] = []
-    for line in re.split(rb"\r\n|\r|\n", raw):
+    for match in re.finditer(rb"[^\r\n]*(?:\r\n|\r|\n|$)", raw):
+        line = match.group()
         if line.startswith(b"\xef\xbb\xbfMSH"):
             line = line[3:]  # files concatenated into one body keep their BOMs
         if not line.strip() or line[:3] in _BATCH_ENVELOPE:
@@ -363,7 +365,7 @@ def split_batch(raw: bytes) -> list[bytes]:
         if line.startswith(b"MSH") or not messages:
             messages.append([])
         messages[-1].append(line)
-    return [b"\r".join(lines) + b"\r" for lines in messages]
+    return [b"".join(lines) for lines in messages]
 
 
 _DTM = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.\d{1,4})?([+-]\d{4})?$")

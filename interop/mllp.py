@@ -94,7 +94,8 @@ class FrameDecoder:
         return out
 
 
-Handler = Callable[[bytes], str]
+# Bytes in → the ACK, as text (sent as UTF-8) or as bytes already encoded in the message's charset.
+Handler = Callable[[bytes], str | bytes]
 
 
 def reject_text(reason: str) -> bytes:
@@ -125,7 +126,7 @@ class Listener:
         except Exception:
             log.exception("MLLP handler failed")
             ack = hl7v2.build_ack(None, hl7v2.AE, "internal error; the message was not applied")
-        return ack.encode("utf-8", errors="replace")
+        return ack if isinstance(ack, bytes) else ack.encode("utf-8", errors="replace")
 
     async def serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")

@@ -180,3 +180,17 @@ def test_help_describes_the_command():
         [sys.executable, "manage.py", "mllp_listen", "--help"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout
     assert "--port" in out and "--max-frame-bytes" in out and "MLLP" in out
+
+
+def test_the_same_message_on_several_connections_at_once_is_applied_once(world, listener):
+    make_feed(world)
+    body = frame(adt("A01", pid3=f"{world.m_a1.member_number}^^^PLANA^MB", control_id="RACE").encode())
+    socks = [_connect(listener) for _ in range(6)]
+    for sock in socks:
+        sock.sendall(body)
+    acks = [_read_acks(sock, 1)[0] for sock in socks]
+    for sock in socks:
+        sock.close()
+    assert {_msa(a) for a in acks} == {("AA", "RACE")}
+    assert sorted(AdtMessage.objects.values_list("status", flat=True)) == ["applied"] + ["duplicate"] * 5
+    assert Encounter.objects.count() == 1

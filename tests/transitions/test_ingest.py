@@ -217,3 +217,18 @@ def test_anonymous_is_refused(client, feed):
 def test_an_empty_body_names_the_field(send):
     response = send(b"")
     assert response.status_code == 400 and "messages" in response.json()
+
+
+def test_every_message_received_is_audited(world, send, interface):
+    from core.models import AuditEvent
+
+    send(adt("A01", pid3="A0001^^^PLANA^MB") + adt("A01", control_id="X", dob="bad"))
+    events = AuditEvent.objects.filter(object_type="adt_message", actor=interface).order_by("id")
+    assert [(e.action, e.member_id) for e in events] == [("create", world.m_a1.pk), ("create", None)]
+
+
+def test_stored_raw_text_keeps_what_was_sent(world, send):
+    first = adt("A01", pid3="A0001^^^PLANA^MB", end="\n")
+    second = adt("A03", pid3="A0001^^^PLANA^MB", end="\r\n")[:-2]  # no final line end
+    send(f"\n{first}\n{second}".encode())
+    assert list(AdtMessage.objects.order_by("id").values_list("raw", flat=True)) == [first, second]

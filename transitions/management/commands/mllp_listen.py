@@ -18,13 +18,16 @@ from transitions.models import Transport
 log = logging.getLogger("transitions.mllp")
 
 
-def handle_frame(payload: bytes) -> str:
-    """One message in a worker thread: a fresh or healthy connection before, none leaked after."""
+def handle_frame(payload: bytes) -> bytes:
+    """One message in a worker thread: a fresh or healthy connection before, none leaked after.
+    The ACK goes back in the charset the message came in (it echoes the message's MSH fields)."""
     close_old_connections()
     try:
-        return services.adt_receive(raw=payload, transport=Transport.MLLP, actor=Actor.system()).ack
+        result = services.adt_receive(raw=payload, transport=Transport.MLLP, actor=Actor.system())
     finally:
         close_old_connections()
+    charset = result.message.charset if result.message is not None and result.message.charset else "utf-8"
+    return result.ack.encode(charset, errors="replace")
 
 
 class Command(BaseCommand):
