@@ -151,7 +151,10 @@ def test_bad_content_is_answered_ae_naming_the_field(world, send):
     assert code == "AE" and text.startswith("PID-7")
     assert ack.segment("ERR").get(2) == "PID" and ack.segment("ERR").get(2, 3) == "7"
     missing_pv1 = "\r".join(adt("A01").split("\r")[:3]) + "\r"
-    assert msa(acks(send(missing_pv1))[0])[:1] == ("AE",)
+    assert msa(acks(send(missing_pv1))[0])[0] == "AE"
+    truncated_pid = adt("A01").replace("PID|1||MRN123^^^GHH^MR||Doe^Jane||19700101|F", "PID")
+    code, _, text = msa(acks(send(truncated_pid))[0])
+    assert code == "AE" and text.startswith("PID-3")
 
 
 @pytest.mark.parametrize(
@@ -212,6 +215,13 @@ def test_only_a_facility_interface_may_send(world, client_for, feed, persona):
 def test_anonymous_is_refused(client, feed):
     response = client.post("/api/v1/adt/messages/", data=adt("A01"), content_type="text/plain")
     assert response.status_code in (401, 403)
+
+
+def test_a_body_over_the_upload_limit_is_refused_unread(send, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = send(adt("A01") * 10)
+    assert response.status_code == 413 and "messages" in response.json()
+    assert not AdtMessage.objects.exists()
 
 
 def test_an_empty_body_names_the_field(send):

@@ -46,6 +46,17 @@ class AdtMessageReceive(ActorMixin, APIView):
     def post(self, request):
         actor = self.actor
         actor.require("organizations.send_adt")
+        # DRF reads a raw body without Django's size check: refuse a huge one before reading it.
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if not length.isdigit() or int(length) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            return Response(
+                {
+                    "messages": [
+                        f"The body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes; send smaller batches."
+                    ]
+                },
+                status=413,
+            )
         is_json = request.content_type.split(";")[0].strip() == "application/json"
         if is_json:
             items = request.data.get("messages") if isinstance(request.data, dict) else None
