@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "caseloads",
     "referrals",
     "careplans",
+    "transitions",
 ]
 
 MIDDLEWARE = [
@@ -208,6 +209,9 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 ROSTER_IMPORT_MAX_BYTES = env_int("ROSTER_IMPORT_MAX_MB", 200, minimum=1) * 1024 * 1024
+# ADT in (README "ADT in"): the largest single HL7 message or MLLP frame accepted; bigger ones are
+# answered AR (HTTP) or refused and the connection closed (MLLP).
+HL7_MAX_MESSAGE_BYTES = env_int("HL7_MAX_MESSAGE_KB", 1024, minimum=1) * 1024
 
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",

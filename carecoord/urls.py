@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("referrals.api.urls")),
     path("", include("caseloads.api.urls")),
     path("", include("careplans.api.urls")),
+    path("", include("transitions.api.urls")),
 ]
 
 urlpatterns = [
@@ -23,6 +24,7 @@ urlpatterns = [
     path("", include("referrals.urls")),
     path("", include("caseloads.urls")),
     path("", include("careplans.urls")),
+    path("", include("transitions.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("admin/", admin.site.urls),

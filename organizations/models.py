@@ -91,6 +91,8 @@ class Organization(models.Model):
             ("acknowledge_careplans", "Acknowledge a shared care plan and add the practice's interventions"),
             ("request_records", "Ask a practice for records"),
             ("answer_record_requests", "Answer the plan's requests for records"),
+            ("send_adt", "Send HL7 ADT messages (a facility's interface account)"),
+            ("review_adt_messages", "Match or dismiss unmatched ADT messages in the review queue"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["kind", "npi"], condition=~Q(npi=""), name="org_unique_npi_per_kind"),

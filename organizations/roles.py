@@ -32,6 +32,7 @@ _PLAN_CARE = {
     "record_referrals",
     "view_caseloads",
     "view_careplans",
+    "review_adt_messages",
 }
 _CARE_WORK = {
     "triage_referrals",
@@ -74,13 +75,14 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "view_referrals",
             "record_referrals",
             "triage_referrals",
+            "review_adt_messages",
         }
     ),
     Role.PRACTICE_ADMIN: frozenset(_PRACTICE | {"manage_staff", "manage_partnerships"}),
     Role.PRACTICE_CONTACT: frozenset(_PRACTICE),
     Role.CLINICIAN: frozenset(_PRACTICE),
     Role.COMMUNITY_STAFF: frozenset({"view_staff"}),
-    Role.FACILITY_INTERFACE: frozenset(),
+    Role.FACILITY_INTERFACE: frozenset({"send_adt"}),
 }
 
 

@@ -1,5 +1,5 @@
 """`make run`: make sure the database and broker are there, migrate, build the demo world, then
-run the web app, a Celery worker and Celery beat together until Ctrl-C."""
+run the web app, a Celery worker, Celery beat and the MLLP listener together until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 HOST = os.environ.get("HOST", "127.0.0.1")
 PORT = os.environ.get("PORT", "8000")
+MLLP_PORT = os.environ.get("MLLP_PORT", "2575")
 
 
 def main() -> int:
@@ -39,6 +40,8 @@ def main() -> int:
         cwd=str(ROOT),
         env=env,
     )
+    # HL7 ADT over MLLP (README "ADT in"), on this machine only: MLLP carries no credentials.
+    manager.add_process("mllp", f"{PY} manage.py mllp_listen --host {HOST} --port {MLLP_PORT}", cwd=str(ROOT), env=env)
     manager.loop()
     return manager.returncode or 0
 

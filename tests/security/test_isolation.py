@@ -67,6 +67,8 @@ class Objects:
     assessment: object
     record_request: object
     record_file: object
+    adt_message: object
+    adt_unmatched: object
 
 
 def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, organization, uploader) -> Objects:
@@ -151,6 +153,7 @@ def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, or
         files=[SimpleUploadedFile("records.pdf", b"%PDF-1.4 records", content_type="application/pdf")],
     )
     record_file = record_request.files.get()
+    adt_message, adt_unmatched = _adt_messages(world, tag, member)
     return Objects(
         member,
         entry,
@@ -172,7 +175,36 @@ def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, or
         assessment,
         record_request,
         record_file,
+        adt_message,
+        adt_unmatched,
     )
+
+
+def _adt_messages(world: World, tag: str, member):
+    """An ADT message matched to the tenant's member, and an unmatched one only the tenant's plan
+    is a candidate for (same last name and birth date, another first name)."""
+    from tests.transitions.adt import adt, make_feed
+    from transitions.models import AdtFeed, AdtMessage
+
+    feed = AdtFeed.objects.filter(sending_facility="ISOHOSP").first() or make_feed(world, code="ISOHOSP")
+    from transitions import services
+
+    raw = adt("A01", facility="ISOHOSP", pid3=f"{member.member_number}^^^^MB", control_id=f"ISO{tag}1")
+    services.adt_receive(raw=raw.encode(), transport="mllp", actor=SYSTEM)
+    unmatched = adt(
+        "A01",
+        facility="ISOHOSP",
+        pid3=f"MRN{tag}",
+        last=member.last_name,
+        first="Zebulon",
+        dob=member.date_of_birth,
+        control_id=f"ISO{tag}2",
+    )
+    services.adt_receive(raw=unmatched.encode(), transport="mllp", actor=SYSTEM)
+    matched = AdtMessage.objects.get(control_id=f"ISO{tag}1", member=member)
+    queued = AdtMessage.objects.get(control_id=f"ISO{tag}2", status="needs_review")
+    assert list(queued.candidate_plans.all()) == [member.plan] and feed
+    return matched, queued
 
 
 @pytest.fixture
@@ -243,6 +275,7 @@ def _value(name: str, objs: Objects):
         "care_plan_id": objs.care_plan.public_id,
         "request_id": objs.record_request.public_id,
         "file_id": objs.record_file.public_id,
+        "message_id": objs.adt_unmatched.public_id,
     }
     assert name in values, (
         f"URL parameter <{name}> is not covered by the isolation walk: add what an object of another "
@@ -331,6 +364,7 @@ LIST_PROBES = [
     "/care-plans/reviews/",
     "/care-plans/reviews/?mine=1",
     "/record-requests/?status=answered",
+    "/transitions/review/",
     "/",
 ]
 
@@ -358,6 +392,9 @@ def test_lists_never_show_another_tenants_rows(world, tenants, client_for, perso
         str(foreign.care_plan.public_id),
         foreign.record_request.what,
         str(foreign.record_request.public_id),
+        str(foreign.adt_message.public_id),
+        str(foreign.adt_unmatched.public_id),
+        foreign.adt_unmatched.patient_name,
     ]
     for probe in LIST_PROBES:
         url = probe.format(last=member.last_name, number=member.member_number)
@@ -382,6 +419,7 @@ def test_list_urls_are_all_probed():
         "referrals/new/",
         "referrals/lists/",
         "referrals/bulk/",
+        "api/v1/adt/messages/",  # POST only, by a facility interface; answers ACKs, lists nothing
     }
     probed = {p.split("?")[0].lstrip("/") for p in LIST_PROBES}
     unprobed = [r for r, _ in all_routes() if not PARAM.search(r) and r not in probed | no_tenant_rows]

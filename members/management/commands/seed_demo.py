@@ -225,6 +225,20 @@ STAFF = {
         "Referral specialist",
     ),
 }
+STAFF["stbrigid-adt"] = (
+    "stbrigid",
+    Role.FACILITY_INTERFACE,
+    "St. Brigid",
+    "ADT feed",
+    "",
+    [],
+    0,
+    "HL7 interface account (API token: manage.py create_api_token stbrigid-adt)",
+)
+# The hospital's ADT feed (transitions): MSH-4 "STBRIGID"; both plans receive it, and the
+# hospital names them by their member-number prefixes in IN1-3 / PID-3's assigning authority.
+ADT_FEED = ("stbrigid", "STBRIGID", {"prairie": "PHP", "mesa": "MHP"})
+
 LOGINS = (
     "prairie-admin",
     "prairie-supervisor",
@@ -424,6 +438,8 @@ class Command(BaseCommand):
         say(f"{len(users)} staff accounts ready.")
         self._partnerships(orgs, users)
         say("Partnerships and points of contact ready.")
+        self._adt_feed(orgs)
+        say(f"ADT feed ready ({ADT_FEED[1]}: send HL7 with mllp_listen or POST /api/v1/adt/messages/).")
         plans = (
             ("prairie", "PHP", PRAIRIE_CITIES, ["1902000011", "1902000029"], members, 11),
             ("mesa", "MHP", MESA_CITIES, ["1902000011", "1902000037"], min(800, members), 23),
@@ -492,6 +508,15 @@ class Command(BaseCommand):
             user.save(update_fields=["password", "is_active"])
             users[username] = user
         return users
+
+    @transaction.atomic
+    def _adt_feed(self, orgs: dict[str, Organization]) -> None:
+        from transitions.models import AdtFeed, AdtFeedPlan
+
+        facility_key, code, plans = ADT_FEED
+        feed, _ = AdtFeed.objects.get_or_create(facility=orgs[facility_key], defaults={"sending_facility": code})
+        for plan_key, payer_code in plans.items():
+            AdtFeedPlan.objects.get_or_create(feed=feed, plan=orgs[plan_key], defaults={"payer_code": payer_code})
 
     @transaction.atomic
     def _partnerships(self, orgs: dict[str, Organization], users: dict[str, User]) -> None:

@@ -1,0 +1,167 @@
+"""MLLP: the Minimal Lower Layer Protocol HL7 v2 travels in over TCP.
+
+A frame is 0x0B, the message bytes, 0x1C 0x0D. `FrameDecoder` turns a byte stream into frames
+and framing errors; `serve()` runs an asyncio listener that answers every frame with one ACK on
+the same connection, in order. The handler (bytes → ACK text) is ordinary blocking code (it uses
+the Django ORM), so it runs in a worker thread; the event loop only moves bytes, and one slow or
+broken client never stalls the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from interop import hl7v2
+
+START = b"\x0b"
+END = b"\x1c\x0d"
+DEFAULT_MAX_FRAME_BYTES = hl7v2.DEFAULT_MAX_BYTES
+IDLE_TIMEOUT_SECONDS = 300
+
+log = logging.getLogger(__name__)
+
+
+def frame(payload: bytes) -> bytes:
+    return START + payload + END
+
+
+@dataclass(frozen=True)
+class FramingError:
+    """Bytes that are not a frame. `fatal` when the stream cannot be trusted any further (an
+    oversized frame: we will not buffer the rest of it to find where it ends)."""
+
+    reason: str
+    fatal: bool = False
+
+
+class FrameDecoder:
+    """Incremental: feed it whatever `recv` returned, get complete frames (bytes) and errors."""
+
+    def __init__(self, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES):
+        self.max_frame_bytes = max_frame_bytes
+        self._buffer = bytearray()
+        self._in_frame = False
+        self._scanned = 0  # how far into the open frame we already looked for the end marker
+
+    @property
+    def mid_frame(self) -> bool:
+        return self._in_frame
+
+    def feed(self, data: bytes) -> list[bytes | FramingError]:
+        out: list[bytes | FramingError] = []
+        buffer = self._buffer
+        buffer += data
+        while True:
+            if not self._in_frame:
+                start = buffer.find(START)
+                stray = buffer if start == -1 else buffer[:start]
+                # Line ends between frames are harmless (some senders add them); anything else
+                # is not MLLP, and the sender hears so.
+                if bytes(stray).strip(b"\r\n\t "):
+                    out.append(FramingError(f"{len(stray)} bytes outside an MLLP frame (expected 0x0B)"))
+                if start == -1:
+                    buffer.clear()
+                    break
+                del buffer[: start + 1]
+                self._in_frame = True
+                self._scanned = 0
+            # Look again from one byte back: the end marker may have been split across reads.
+            end = buffer.find(END, max(0, self._scanned - 1))
+            if end == -1:
+                if len(buffer) > self.max_frame_bytes:
+                    out.append(FramingError(f"frame exceeds the limit of {self.max_frame_bytes} bytes", fatal=True))
+                    buffer.clear()
+                    self._in_frame = False
+                    break
+                self._scanned = len(buffer)
+                break
+            body = bytes(buffer[:end])
+            del buffer[: end + len(END)]
+            self._in_frame = False
+            if len(body) > self.max_frame_bytes:
+                out.append(FramingError(f"frame exceeds the limit of {self.max_frame_bytes} bytes", fatal=True))
+                break
+            nested = body.rfind(START)
+            if nested != -1:
+                out.append(FramingError("a frame started before the previous one ended (missing 0x1C 0x0D)"))
+                body = body[nested + 1 :]
+            out.append(body)
+        return out
+
+
+# Bytes in → the ACK, as text (sent as UTF-8) or as bytes already encoded in the message's charset.
+Handler = Callable[[bytes], str | bytes]
+
+
+def reject_text(reason: str) -> bytes:
+    """The negative ACK for bytes that never became a message (no control id to echo)."""
+    error = hl7v2.HL7Error(reason)
+    return hl7v2.build_ack(None, hl7v2.AR, error=error).encode("utf-8")
+
+
+class Listener:
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+        workers: int = 4,
+        idle_timeout: float = IDLE_TIMEOUT_SECONDS,
+    ):
+        self.handler = handler
+        self.max_frame_bytes = max_frame_bytes
+        self.idle_timeout = idle_timeout
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mllp")
+        self.connections = 0
+
+    def _handle(self, payload: bytes) -> bytes:
+        """Runs in a worker thread. Whatever goes wrong, the sender gets an ACK, never silence."""
+        try:
+            ack = self.handler(payload)
+        except Exception:
+            log.exception("MLLP handler failed")
+            ack = hl7v2.build_ack(None, hl7v2.AE, "internal error; the message was not applied")
+        return ack if isinstance(ack, bytes) else ack.encode("utf-8", errors="replace")
+
+    async def serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        decoder = FrameDecoder(self.max_frame_bytes)
+        loop = asyncio.get_running_loop()
+        self.connections += 1
+        try:
+            while True:
+                try:
+                    data = await asyncio.wait_for(reader.read(65536), timeout=self.idle_timeout)
+                except TimeoutError:
+                    log.info("MLLP %s idle for %ss: closing", peer, self.idle_timeout)
+                    break
+                if not data:
+                    if decoder.mid_frame:
+                        log.warning("MLLP %s disconnected mid-frame; the partial message is dropped", peer)
+                    break
+                for item in decoder.feed(data):
+                    if isinstance(item, FramingError):
+                        log.warning("MLLP %s: %s", peer, item.reason)
+                        writer.write(frame(reject_text(item.reason)))
+                        await writer.drain()
+                        if item.fatal:
+                            return
+                        continue
+                    ack = await loop.run_in_executor(self.executor, self._handle, item)
+                    writer.write(frame(ack))
+                    await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError) as exc:
+            log.info("MLLP %s connection lost: %s", peer, exc)
+        finally:
+            self.connections -= 1
+            writer.close()
+            with contextlib.suppress(ConnectionError, OSError):
+                await writer.wait_closed()
+
+    async def start(self, host: str, port: int) -> asyncio.Server:
+        return await asyncio.start_server(self.serve_client, host, port, limit=self.max_frame_bytes + 1024)

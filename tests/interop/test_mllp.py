@@ -1,0 +1,196 @@
+"""MLLP framing, and the real `mllp_listen` command in a subprocess, over real sockets."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from interop import hl7v2
+from interop.mllp import START, FrameDecoder, FramingError, frame
+from tests.support import ROOT, free_port, wait_for
+from tests.transitions.adt import CORPUS, adt, make_feed
+from transitions.models import AdtMessage, Encounter
+
+
+def test_decoder_handles_split_end_markers_and_blank_lines_between_frames():
+    decoder = FrameDecoder()
+    assert decoder.feed(b"\x0bMSH|a\x1c") == []
+    assert decoder.mid_frame
+    assert decoder.feed(b"\x0d\r\n\x0bMSH|b\x1c\x0d") == [b"MSH|a", b"MSH|b"]
+    assert not decoder.mid_frame
+
+
+def test_decoder_reports_junk_and_an_unended_frame_but_keeps_going():
+    decoder = FrameDecoder()
+    out = decoder.feed(b"junk\x0bMSH|c\x0bMSH|d\x1c\x0d")
+    assert [type(x) for x in out] == [FramingError, FramingError, bytes]
+    assert out[-1] == b"MSH|d"
+    assert not any(x.fatal for x in out[:2])
+
+
+def test_decoder_refuses_an_oversized_frame():
+    decoder = FrameDecoder(max_frame_bytes=100)
+    (error,) = decoder.feed(START + b"x" * 101)
+    assert error.fatal and "limit of 100" in error.reason
+
+
+# ---- the listener ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def listener(world, settings):
+    db = settings.DATABASES["default"]
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "mllp_listen", "--port", str(port), "--max-frame-bytes", "20000"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+    def answers() -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return True
+        except OSError:
+            return process.poll() is not None
+
+    wait_for(answers, timeout=30, what="mllp_listen to accept connections")
+    if process.poll() is not None:
+        raise AssertionError(process.stdout.read().decode())
+    yield port
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def _connect(port: int) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", port), timeout=15)
+
+
+def _read_acks(sock: socket.socket, n: int) -> list[hl7v2.Message]:
+    decoder, acks = FrameDecoder(), []
+    while len(acks) < n:
+        data = sock.recv(65536)
+        if not data:
+            break
+        acks += [hl7v2.parse(f) for f in decoder.feed(data) if isinstance(f, bytes)]
+    return acks
+
+
+def _msa(ack: hl7v2.Message) -> tuple[str, str]:
+    return ack.segment("MSA").get(1), ack.segment("MSA").get(2)
+
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_one_ack_per_message_in_order_on_the_same_connection(world, listener):
+    make_feed(world)
+    pid3 = f"{world.m_a1.member_number}^^^PLANA^MB"
+    messages = [
+        adt("A01", pid3=pid3, control_id="M1"),
+        adt("A99", control_id="M2"),
+        adt("A03", pid3=pid3, control_id="M3"),
+    ]
+    with _connect(listener) as sock:
+        sock.sendall(b"".join(frame(m.encode()) for m in messages))
+        acks = _read_acks(sock, 3)
+    assert [_msa(a) for a in acks] == [("AA", "M1"), ("AR", "M2"), ("AA", "M3")]
+    assert Encounter.objects.get().status == "discharged"
+    assert set(AdtMessage.objects.values_list("transport", flat=True)) == {"mllp"}
+
+
+def test_corpus_files_over_mllp(world, listener):
+    make_feed(world)
+    with _connect(listener) as sock:
+        for name in ("ADT-A01-02.hl7", "SIU-S12-01.hl7", "ADT-A05-02.hl7"):
+            sock.sendall(frame((CORPUS / name).read_bytes()))
+        acks = _read_acks(sock, 3)
+    assert [a.segment("MSA").get(1) for a in acks] == ["AA", "AR", "AR"]
+
+
+def test_unregistered_facility_and_bad_framing_get_negative_acks_and_the_connection_stays(world, listener):
+    make_feed(world)
+    with _connect(listener) as sock:
+        sock.sendall(frame(adt("A01", facility="NOBODY", control_id="U1").encode()))
+        sock.sendall(b"not mllp at all" + frame(b"PID|1||X\r") + frame(adt("A01", control_id="OK1").encode()))
+        acks = _read_acks(sock, 4)
+    codes = [_msa(a) for a in acks]
+    assert codes[0] == ("AR", "U1") and "MSH-4" in acks[0].segment("MSA").get(3)
+    assert codes[1][0] == "AR" and "outside an MLLP frame" in acks[1].segment("MSA").get(3)
+    assert codes[2][0] == "AR" and "MSH" in acks[2].segment("MSA").get(3)
+    assert codes[3] == ("AA", "OK1")
+
+
+def test_oversized_frame_is_refused_and_the_connection_closed(world, listener):
+    make_feed(world)
+    with _connect(listener) as sock:
+        sock.sendall(START + b"MSH|" + b"x" * 30000)
+        acks = _read_acks(sock, 1)
+        assert acks[0].segment("MSA").get(1) == "AR" and "limit" in acks[0].segment("MSA").get(3)
+        sock.settimeout(5)
+        assert sock.recv(100) == b""  # closed by the listener
+    assert not AdtMessage.objects.exists()
+
+
+def test_a_client_dropping_mid_frame_harms_nobody_else(world, listener):
+    make_feed(world)
+    steady = _connect(listener)
+    dropper = _connect(listener)
+    dropper.sendall(START + adt("A01", control_id="HALF").encode()[:60])
+    time.sleep(0.2)
+    dropper.close()
+    steady.sendall(frame(adt("A01", control_id="WHOLE").encode()))
+    (ack,) = _read_acks(steady, 1)
+    steady.close()
+    assert _msa(ack) == ("AA", "WHOLE")
+    assert list(AdtMessage.objects.values_list("control_id", flat=True)) == ["WHOLE"]
+    # And a new connection is still served.
+    with _connect(listener) as sock:
+        sock.sendall(frame(adt("A01", control_id="AFTER").encode()))
+        assert _msa(_read_acks(sock, 1)[0]) == ("AA", "AFTER")
+
+
+def test_many_clients_at_once_each_get_their_own_acks(world, listener):
+    make_feed(world)
+    socks = [_connect(listener) for _ in range(5)]
+    for i, sock in enumerate(socks):
+        sock.sendall(b"".join(frame(adt("A01", control_id=f"C{i}-{j}").encode()) for j in range(4)))
+    for i, sock in enumerate(socks):
+        assert [_msa(a)[1] for a in _read_acks(sock, 4)] == [f"C{i}-{j}" for j in range(4)]
+        sock.close()
+    assert AdtMessage.objects.count() == 20
+
+
+def test_help_describes_the_command():
+    out = subprocess.run(
+        [sys.executable, "manage.py", "mllp_listen", "--help"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert "--port" in out and "--max-frame-bytes" in out and "MLLP" in out
+
+
+def test_the_same_message_on_several_connections_at_once_is_applied_once(world, listener):
+    make_feed(world)
+    body = frame(adt("A01", pid3=f"{world.m_a1.member_number}^^^PLANA^MB", control_id="RACE").encode())
+    socks = [_connect(listener) for _ in range(6)]
+    for sock in socks:
+        sock.sendall(body)
+    acks = [_read_acks(sock, 1)[0] for sock in socks]
+    for sock in socks:
+        sock.close()
+    assert {_msa(a) for a in acks} == {("AA", "RACE")}
+    assert sorted(AdtMessage.objects.values_list("status", flat=True)) == ["applied"] + ["duplicate"] * 5
+    assert Encounter.objects.count() == 1

@@ -1,0 +1,65 @@
+"""Building ADT messages and a facility feed for tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from itertools import count
+from pathlib import Path
+
+from django.conf import settings
+
+from organizations.models import Organization, Role
+from tests.conftest import make_org, make_user
+from transitions.models import AdtFeed, AdtFeedPlan
+
+CORPUS = Path(settings.BASE_DIR).parent / "shared" / "corpus" / "hl7v2"
+FACILITY_CODE = "GHHSFacility"
+_ids = count(1)
+
+
+def make_feed(world, *, code: str = FACILITY_CODE, name: str = "General Hospital") -> AdtFeed:
+    """A hospital whose feed both plans receive; plan A is "PLANA" to it, plan B "PLANB"."""
+    facility = make_org(Organization.Kind.FACILITY, name)
+    feed = AdtFeed.objects.create(facility=facility, sending_facility=code)
+    AdtFeedPlan.objects.create(feed=feed, plan=world.plan_a, payer_code="PLANA")
+    AdtFeedPlan.objects.create(feed=feed, plan=world.plan_b, payer_code="PLANB")
+    return feed
+
+
+def make_interface_user(feed: AdtFeed, username: str = "ghh_feed"):
+    return make_user(feed.facility, username, Role.FACILITY_INTERFACE)
+
+
+def adt(
+    event: str = "A01",
+    *,
+    control_id: str | None = None,
+    facility: str = FACILITY_CODE,
+    pid3: str = "MRN123^^^GHH^MR",
+    last: str = "Doe",
+    first: str = "Jane",
+    dob: dt.date | str = "19700101",
+    sex: str = "F",
+    visit: str = "V1001",
+    patient_class: str = "I",
+    admitted: str = "20260301083000",
+    discharged: str = "",
+    in1: str | None = None,
+    end: str = "\r",
+) -> str:
+    """A small, valid ADT message; fields given as HL7 text."""
+    born = dob.strftime("%Y%m%d") if isinstance(dob, dt.date) else dob
+    control_id = control_id or f"T{next(_ids):06d}"
+    segments = [
+        f"MSH|^~\\&|ADT1|{facility}|CARECOORD|CC|20260301090000||ADT^{event}^ADT_{event}|{control_id}|P|2.5.1",
+        f"EVN|{event}|20260301090000",
+        f"PID|1||{pid3}||{last}^{first}||{born}|{sex}",
+        f"PV1|1|{patient_class}|4W^401^A^GHH||||1234^Attending^Ann||||||||||||{visit}"
+        + "|" * 17
+        + "01^Home"
+        + "|" * 8
+        + f"{admitted}|{discharged}",
+    ]
+    if in1:
+        segments.append(in1)
+    return end.join(segments) + end

@@ -1,0 +1,77 @@
+"""`python manage.py mllp_listen`: receive HL7 v2 ADT over MLLP (README "ADT in")."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import close_old_connections
+
+from interop.mllp import Listener
+from organizations.access import Actor
+from transitions import services
+from transitions.models import Transport
+
+log = logging.getLogger("transitions.mllp")
+
+
+def handle_frame(payload: bytes) -> bytes:
+    """One message in a worker thread: a fresh or healthy connection before, none leaked after.
+    The ACK goes back in the charset the message came in (it echoes the message's MSH fields)."""
+    close_old_connections()
+    try:
+        result = services.adt_receive(raw=payload, transport=Transport.MLLP, actor=Actor.system())
+    finally:
+        close_old_connections()
+    charset = result.message.charset if result.message is not None and result.message.charset else "utf-8"
+    return result.ack.encode(charset, errors="replace")
+
+
+class Command(BaseCommand):
+    help = (
+        "Listen for HL7 v2 ADT messages over MLLP (0x0B … 0x1C 0x0D framing). Each message is stored "
+        "as received, applied by sending facility (MSH-4, registered as an ADT feed) and control id "
+        "(MSH-10), and answered with one ACK on the same connection, in order: AA applied or queued "
+        "for review, AE/AR with the reason. Bad framing gets a negative ACK; an oversized frame gets "
+        "one and the connection is closed. Bind to a private interface: MLLP carries no credentials."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1", help="Address to bind (default 127.0.0.1).")
+        parser.add_argument("--port", type=int, default=2575, help="TCP port (default 2575, the HL7 port).")
+        parser.add_argument(
+            "--max-frame-bytes",
+            type=int,
+            default=None,
+            help="Largest frame accepted (default HL7_MAX_MESSAGE_KB from the settings, 1 MiB).",
+        )
+        parser.add_argument(
+            "--workers", type=int, default=4, help="Threads applying messages (database connections; default 4)."
+        )
+        parser.add_argument(
+            "--idle-timeout", type=float, default=300, help="Seconds before a silent connection is closed."
+        )
+
+    def handle(self, *args, **options) -> None:
+        max_bytes = options["max_frame_bytes"] or settings.HL7_MAX_MESSAGE_BYTES
+        listener = Listener(
+            handle_frame, max_frame_bytes=max_bytes, workers=options["workers"], idle_timeout=options["idle_timeout"]
+        )
+        asyncio.run(self._serve(listener, options["host"], options["port"], max_bytes))
+
+    async def _serve(self, listener: Listener, host: str, port: int, max_bytes: int) -> None:
+        server = await listener.start(host, port)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        bound = ", ".join(f"{s.getsockname()[0]}:{s.getsockname()[1]}" for s in server.sockets)
+        self.stdout.write(f"MLLP listening on {bound} (frames up to {max_bytes} bytes)", ending="\n")
+        self.stdout.flush()
+        async with server:
+            await stop.wait()
+        listener.executor.shutdown(wait=True)
+        self.stdout.write("MLLP listener stopped")
