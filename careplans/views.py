@@ -35,7 +35,15 @@ from careplans.models import (
     RecordRequest,
 )
 from core import audit, uploads
-from core.http import apply_service_errors, bad_cursor_response, page_args, render_page, staff_view
+from core.http import (
+    apply_service_errors,
+    bad_cursor_response,
+    message_errors,
+    page_args,
+    render_page,
+    staff_view,
+    submit_form,
+)
 from core.pagination import BadCursor, paginate
 from members.selectors import access_member, audit_reads
 from organizations.models import Organization
@@ -49,14 +57,6 @@ ITEMS = {
 
 def _back(member) -> HttpResponse:
     return redirect("careplan-detail", member_id=member.public_id)
-
-
-def _report(request: HttpRequest, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, problems in error.message_dict.items():
-            messages.error(request, f"{name.replace('_', ' ').capitalize()}: {' '.join(problems)}")
-    else:
-        messages.error(request, " ".join(error.messages))
 
 
 def _page_context(actor, member, care_plan) -> dict:
@@ -135,7 +135,7 @@ def item_remove(request: HttpRequest, member_id, kind: str, item_id) -> HttpResp
     try:
         services.item_remove(actor=actor, care_plan=care_plan, item=item)
     except ValidationError as error:
-        _report(request, error)
+        message_errors(request, error)
     else:
         messages.success(request, f"{kind.capitalize()} removed.")
     return _back(member)
@@ -160,7 +160,7 @@ def goal_progress(request: HttpRequest, member_id, goal_id) -> HttpResponse:
             error = exc
     if not request.htmx:
         if error is not None:
-            _report(request, error)
+            message_errors(request, error)
         return _back(member)
     # htmx swaps only 2xx answers: the error comes back inside the re-rendered items.
     care_plan.refresh_from_db()
@@ -201,7 +201,7 @@ def review(request: HttpRequest, member_id) -> HttpResponse:
     try:
         care_plan = services.careplan_review_record(actor=actor, care_plan=care_plan, note=request.POST.get("note", ""))
     except ValidationError as error:
-        _report(request, error)
+        message_errors(request, error)
     else:
         messages.success(request, f"Review recorded. Next review due {care_plan.next_review_on:%b %-d, %Y}.")
     return _back(member)
@@ -214,16 +214,12 @@ def coordination_notice(request: HttpRequest, member_id) -> HttpResponse:
     actor = request.actor
     member = access_member(actor, member_id, via="coordination notice")
     actor.require("organizations.edit_careplans")
-    form = CoordinationNoticeForm(request.POST)
-    if not form.is_valid():
-        _report(request, ValidationError(form.errors))
-        return _back(member)
-    try:
-        services.coordination_notice_record(actor=actor, member=member, **form.cleaned_data)
-    except ValidationError as error:
-        _report(request, error)
-    else:
-        messages.success(request, "Coordination notice recorded.")
+    submit_form(
+        request,
+        CoordinationNoticeForm(request.POST),
+        lambda data: services.coordination_notice_record(actor=actor, member=member, **data),
+        done="Coordination notice recorded.",
+    )
     return _back(member)
 
 
@@ -410,7 +406,7 @@ def assessment_add_problem(request: HttpRequest, member_id, assessment_id) -> Ht
             actor=actor, assessment=assessment, need=request.POST.get("need", "depression")
         )
     except ValidationError as error:
-        _report(request, error)
+        message_errors(request, error)
         return redirect("assessment-detail", member_id=member.public_id, assessment_id=assessment.public_id)
     messages.success(request, "Added to the care plan; agree a goal for it with the member.")
     return redirect(f"{reverse('careplan-detail', args=[member.public_id])}#problem-{problem.public_id}")

@@ -34,6 +34,7 @@ from core.http import (
     page_args,
     render_page,
     staff_view,
+    submit_form,
 )
 from core.pagination import BadCursor, paginate
 from members.selectors import access_member
@@ -84,15 +85,7 @@ def enrollment_detail(request: HttpRequest, enrollment_id) -> HttpResponse:
 def _enrollment_action(request: HttpRequest, enrollment_id, form, apply, done: str) -> HttpResponse:
     """Check the form, call the service, and go back to the enrollment with what happened."""
     enrollment = selectors.access_enrollment(request.actor, enrollment_id)
-    if not form.is_valid():
-        message_errors(request, ValidationError(form.errors))
-    else:
-        try:
-            apply(enrollment, form.cleaned_data)
-        except ValidationError as error:
-            message_errors(request, error)
-        else:
-            messages.success(request, done)
+    submit_form(request, form, lambda data: apply(enrollment, data), done=done)
     return redirect("enrollment-detail", enrollment_id=enrollment.public_id)
 
 
@@ -284,20 +277,16 @@ def caseload(request: HttpRequest, user_id) -> HttpResponse:
 def caseload_reassign(request: HttpRequest, user_id) -> HttpResponse:
     actor = request.actor
     person = selectors.access_care_staff(actor, user_id)
+    chosen = selectors.caseload(actor, person).filter(public_id__in=_uuids(request.POST.getlist("enrollments")))
     form = ReassignForm(request.POST, staff=selectors.care_staff(actor).exclude(pk=person.pk))
-    if not form.is_valid():
-        message_errors(request, ValidationError(form.errors))
-        return redirect("caseload", user_id=person.public_id)
-    chosen = request.POST.getlist("enrollments")
-    ids = selectors.caseload(actor, person).filter(public_id__in=_uuids(chosen)).values_list("id", flat=True)
-    try:
-        moved = services.caseload_reassign(
-            actor=actor, enrollment_ids=list(ids), to=form.cleaned_data["to"], reason=form.cleaned_data["reason"]
-        )
-    except ValidationError as error:
-        message_errors(request, error)
-    else:
-        messages.success(request, f"{moved} member{'s' if moved != 1 else ''} moved to {form.cleaned_data['to']}.")
+    submit_form(
+        request,
+        form,
+        lambda data: services.caseload_reassign(
+            actor=actor, enrollment_ids=list(chosen.values_list("id", flat=True)), to=data["to"], reason=data["reason"]
+        ),
+        done=lambda moved: f"{moved} member{'s' if moved != 1 else ''} moved to {form.cleaned_data['to']}.",
+    )
     return redirect("caseload", user_id=person.public_id)
 
 
@@ -316,20 +305,15 @@ def _uuids(raw: list[str]) -> list[str]:
 def caseload_coverage(request: HttpRequest, user_id) -> HttpResponse:
     actor = request.actor
     person = selectors.access_care_staff(actor, user_id)
-    form = CoverageForm(request.POST, staff=selectors.care_staff(actor).exclude(pk=person.pk))
-    if not form.is_valid():
-        message_errors(request, ValidationError(form.errors))
-        return redirect("caseload", user_id=person.public_id)
-    try:
-        coverage = services.coverage_start(actor=actor, absent=person, **form.cleaned_data)
-    except ValidationError as error:
-        message_errors(request, error)
-    else:
-        messages.success(
-            request,
+    submit_form(
+        request,
+        CoverageForm(request.POST, staff=selectors.care_staff(actor).exclude(pk=person.pk)),
+        lambda data: services.coverage_start(actor=actor, absent=person, **data),
+        done=lambda coverage: (
             f"{coverage.enrollments.count()} members covered by {coverage.covering} until "
-            f"{coverage.ends_on:%b %-d}; they return to {person} the next morning.",
-        )
+            f"{coverage.ends_on:%b %-d}; they return to {person} the next morning."
+        ),
+    )
     return redirect("caseload", user_id=person.public_id)
 
 

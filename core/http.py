@@ -60,6 +60,29 @@ def message_errors(request: HttpRequest, error: ValidationError) -> None:
         messages.error(request, " ".join(error.messages))
 
 
+def submit_form(
+    request: HttpRequest,
+    form: Any,
+    apply: Callable[[dict[str, Any]], Any],
+    *,
+    done: str | Callable[[Any], str],
+    report: Callable[[HttpRequest, ValidationError], None] = message_errors,
+) -> bool:
+    """A form posted from a page that redirects back: check it, hand its data to the service,
+    and flash what happened (errors name their field; `done` may word the success from what
+    `apply` returned). True if the service took it."""
+    if not form.is_valid():
+        report(request, ValidationError(form.errors))
+        return False
+    try:
+        result = apply(form.cleaned_data)
+    except ValidationError as error:
+        report(request, error)
+        return False
+    messages.success(request, done(result) if callable(done) else done)
+    return True
+
+
 def apply_service_errors(form: Any, error: ValidationError) -> None:
     """Show a service's ValidationError on the form, on the field it names where there is one."""
     if hasattr(error, "error_dict"):

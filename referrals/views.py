@@ -13,7 +13,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core import audit, uploads
-from core.http import apply_service_errors, bad_cursor_response, message_errors, page_args, render_page, staff_view
+from core.http import (
+    apply_service_errors,
+    bad_cursor_response,
+    message_errors,
+    page_args,
+    render_page,
+    staff_view,
+    submit_form,
+)
 from core.pagination import BadCursor, paginate
 from members.models import Member
 from members.selectors import access_member, member_summary
@@ -291,13 +299,10 @@ def transition(request: HttpRequest, referral_id) -> HttpResponse:
     actor = request.actor
     referral = selectors.access_referral(actor, referral_id)
     to = request.POST.get("to", "")
-    form = TriageForm(request.POST) if to == Status.TRIAGED else MoveForm(request.POST)
-    if not form.is_valid():
-        _report(request, ValidationError(form.errors))
-        return _redirect_back(referral)
-    data = form.cleaned_data
-    try:
-        services.referral_transition(
+    submit_form(
+        request,
+        TriageForm(request.POST) if to == Status.TRIAGED else MoveForm(request.POST),
+        lambda data: services.referral_transition(
             actor=actor,
             referral=referral,
             to=to,
@@ -307,11 +312,10 @@ def transition(request: HttpRequest, referral_id) -> HttpResponse:
             program=data.get("program", ""),
             skill_needed=data.get("skill_needed", ""),
             acuity=data.get("acuity", ""),
-        )
-    except ValidationError as error:
-        _report(request, error)
-    else:
-        messages.success(request, f"Referral {Status(to).label.lower()}.")
+        ),
+        done=lambda moved: f"Referral {moved.get_status_display().lower()}.",
+        report=_report,
+    )
     return _redirect_back(referral)
 
 
@@ -321,26 +325,23 @@ def assign(request: HttpRequest, referral_id) -> HttpResponse:
     actor = request.actor
     referral = selectors.access_referral(actor, referral_id)
     actor.require("organizations.assign_referrals")
-    form = AssignForm(request.POST, staff=selectors.care_staff(actor))
-    if not form.is_valid():
-        _report(request, ValidationError(form.errors))
-        return _redirect_back(referral)
-    try:
+
+    def apply(data):
         if referral.status in (Status.ASSIGNED, Status.OUTREACH):
-            services.referral_reassign(
-                actor=actor,
-                referral=referral,
-                assignee=form.cleaned_data["assignee"],
-                reason=form.cleaned_data["reason"],
+            return services.referral_reassign(
+                actor=actor, referral=referral, assignee=data["assignee"], reason=data["reason"]
             )
-        else:
-            services.referral_transition(
-                actor=actor, referral=referral, to=Status.ASSIGNED, assignee=form.cleaned_data["assignee"]
-            )
-    except ValidationError as error:
-        _report(request, error)
-    else:
-        messages.success(request, f"Assigned to {form.cleaned_data['assignee']}.")
+        return services.referral_transition(
+            actor=actor, referral=referral, to=Status.ASSIGNED, assignee=data["assignee"]
+        )
+
+    submit_form(
+        request,
+        AssignForm(request.POST, staff=selectors.care_staff(actor)),
+        apply,
+        done=lambda moved: f"Assigned to {moved.assigned_to}.",
+        report=_report,
+    )
     return _redirect_back(referral)
 
 
@@ -363,16 +364,13 @@ def claim(request: HttpRequest, referral_id) -> HttpResponse:
 def outreach(request: HttpRequest, referral_id) -> HttpResponse:
     actor = request.actor
     referral = selectors.access_referral(actor, referral_id)
-    form = OutreachForm(request.POST)
-    if not form.is_valid():
-        _report(request, ValidationError(form.errors))
-        return _redirect_back(referral)
-    try:
-        services.outreach_log(actor=actor, referral=referral, **form.cleaned_data)
-    except ValidationError as error:
-        _report(request, error)
-    else:
-        messages.success(request, "Outreach attempt logged.")
+    submit_form(
+        request,
+        OutreachForm(request.POST),
+        lambda data: services.outreach_log(actor=actor, referral=referral, **data),
+        done="Outreach attempt logged.",
+        report=_report,
+    )
     return _redirect_back(referral)
 
 
@@ -381,16 +379,13 @@ def outreach(request: HttpRequest, referral_id) -> HttpResponse:
 def attach(request: HttpRequest, referral_id) -> HttpResponse:
     actor = request.actor
     referral = selectors.access_referral(actor, referral_id)
-    form = AttachmentForm(request.POST, request.FILES)
-    if not form.is_valid():
-        _report(request, ValidationError(form.errors))
-        return _redirect_back(referral)
-    try:
-        services.referral_attach(actor=actor, referral=referral, upload=form.cleaned_data["file"])
-    except ValidationError as error:
-        _report(request, error)
-    else:
-        messages.success(request, "File attached.")
+    submit_form(
+        request,
+        AttachmentForm(request.POST, request.FILES),
+        lambda data: services.referral_attach(actor=actor, referral=referral, upload=data["file"]),
+        done="File attached.",
+        report=_report,
+    )
     return _redirect_back(referral)
 
 
