@@ -93,6 +93,8 @@ class Organization(models.Model):
             ("answer_record_requests", "Answer the plan's requests for records"),
             ("send_adt", "Send HL7 ADT messages (a facility's interface account)"),
             ("review_adt_messages", "Match or dismiss unmatched ADT messages in the review queue"),
+            ("view_transitions", "See transition episodes, their deadlines and the follow-up rates"),
+            ("work_transitions", "Act on a transition: outreach, discharge information, appointments, medications"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["kind", "npi"], condition=~Q(npi=""), name="org_unique_npi_per_kind"),

@@ -33,6 +33,7 @@ _PLAN_CARE = {
     "view_caseloads",
     "view_careplans",
     "review_adt_messages",
+    "view_transitions",
 }
 _CARE_WORK = {
     "triage_referrals",
@@ -41,6 +42,7 @@ _CARE_WORK = {
     "work_caseloads",
     "edit_careplans",
     "request_records",
+    "work_transitions",
 }
 _PRACTICE = {
     "view_members",
@@ -50,6 +52,8 @@ _PRACTICE = {
     "view_careplans",
     "acknowledge_careplans",
     "answer_record_requests",
+    "view_transitions",
+    "work_transitions",
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -61,11 +65,13 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.SUPERVISOR: frozenset(
         _PLAN_CARE
         | {"review_partnerships", "triage_referrals", "work_referrals", "assign_referrals", "import_referral_lists"}
-        | {"work_caseloads", "supervise_caseloads", "edit_careplans", "request_records"}
+        | {"work_caseloads", "supervise_caseloads", "edit_careplans", "request_records", "work_transitions"}
     ),
     Role.CARE_MANAGER: frozenset(_PLAN_CARE | _CARE_WORK),
     Role.CARE_COORDINATOR: frozenset(_PLAN_CARE | _CARE_WORK),
-    Role.MEMBER_ADVOCATE: frozenset(_PLAN_CARE | {"claim_referrals", "work_referrals", "work_caseloads"}),
+    Role.MEMBER_ADVOCATE: frozenset(
+        _PLAN_CARE | {"claim_referrals", "work_referrals", "work_caseloads", "work_transitions"}
+    ),
     Role.INTAKE: frozenset(
         {
             "view_members",

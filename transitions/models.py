@@ -1,6 +1,7 @@
 """ADT in: the facility feeds, every message as received, and the hospital encounters they tell of."""
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
@@ -8,7 +9,13 @@ from django.db.models.functions import Now
 from core.ids import uuid7
 from members.models import Member
 from organizations.models import Organization
-from transitions.querysets import AdtMessageQuerySet, EncounterQuerySet
+from transitions.querysets import (
+    AdtMessageQuerySet,
+    AppointmentQuerySet,
+    EncounterQuerySet,
+    EpisodeQuerySet,
+    EpisodeStepQuerySet,
+)
 
 
 class AdtFeed(models.Model):
@@ -93,6 +100,11 @@ class Encounter(models.Model):
     sending_facility = models.CharField(max_length=100)
     visit_key = models.CharField(max_length=200, help_text="PV1-19 visit number, else patient id + admit time.")
     patient_class = models.CharField(max_length=8, blank=True, help_text="PV1-2: I, E, O, …")
+    admission_type = models.CharField(max_length=8, blank=True, help_text="PV1-4: E emergency, U urgent, R routine…")
+    hospital_service = models.CharField(max_length=20, blank=True, help_text="PV1-10: MED, SUR, PSY, …")
+    diagnosis_codes = ArrayField(
+        models.CharField(max_length=20), default=list, blank=True, help_text="DG1-3 codes (ICD-10), principal first."
+    )
     status = models.CharField(max_length=12, choices=Status.choices)
     admitted_at = models.DateTimeField(null=True, blank=True)
     discharged_at = models.DateTimeField(null=True, blank=True)
@@ -174,3 +186,181 @@ class AdtMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message_type} {self.control_id} ({self.status})"
+
+
+# ---- Transition episodes --------------------------------------------------------------------------
+
+
+class Side(models.TextChoices):
+    PLAN = "plan", "Plan"
+    PRACTICE = "practice", "Practice"
+
+
+class Episode(models.Model):
+    """A transition of care: opened by an inpatient discharge, holding its deadlines (steps) and
+    appointments. Closed when every step is met, or when its 30-day window has passed."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+        CANCELLED = "cancelled", "Cancelled (discharge cancelled)"
+
+    id = models.BigAutoField(primary_key=True)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
+    plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="episodes")
+    encounter = models.OneToOneField(Encounter, on_delete=models.PROTECT, related_name="episode")
+    practice = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="transition_episodes",
+        help_text="The practice the member was attributed to at discharge.",
+    )
+    care_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The assigned care manager at discharge (plan steps are theirs); none: the supervisors'.",
+    )
+    admitted_at = models.DateTimeField(null=True, blank=True)
+    discharged_at = models.DateTimeField()
+    is_mental_health = models.BooleanField(
+        default=False, help_text="A mental-health stay: the 7-day visit must be with a mental-health provider."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    # Earliest due time of the steps still open (met late or never): the worklist's order.
+    next_due_at = models.DateTimeField(null=True, blank=True)
+    readmission_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="readmissions"
+    )
+    readmitted_at = models.DateTimeField(null=True, blank=True, help_text="Readmitted within 30 days of discharge.")
+    readmission_encounter = models.ForeignKey(
+        Encounter, on_delete=models.PROTECT, null=True, blank=True, related_name="readmission_of_episodes"
+    )
+    lace_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    lace_parts = models.JSONField(default=dict, blank=True)
+    discharge_info = models.TextField(blank=True, help_text="Discharge information shared with the practice.")
+    opened_at = models.DateTimeField(db_default=Now())
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = EpisodeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-discharged_at", "-id"]
+        indexes = [
+            models.Index(fields=["plan", "next_due_at", "id"], condition=Q(status="open"), name="episode_open_by_due"),
+            models.Index(
+                fields=["practice", "next_due_at", "id"], condition=Q(status="open"), name="episode_practice_due"
+            ),
+            models.Index(fields=["plan", "discharged_at"], name="episode_plan_discharged"),
+            models.Index(fields=["member", "discharged_at"], name="episode_member_discharged"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Transition after discharge {self.discharged_at:%Y-%m-%d}"
+
+
+class EpisodeStep(models.Model):
+    """One deadline of an episode, owned by one side: open until met; missed when its time
+    passes (it may still be met late, which the rates do not count as on time)."""
+
+    class Kind(models.TextChoices):
+        OUTREACH = "outreach", "Outreach to the member"
+        DISCHARGE_INFO = "discharge_info", "Discharge information received and shared"
+        FOLLOW_UP = "follow_up", "Follow-up visit within 7 days"
+        MED_REC = "med_rec", "Medication reconciliation"
+        ENGAGEMENT = "engagement", "Patient engagement"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        MET = "met", "Met"
+        MISSED = "missed", "Missed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Escalation(models.IntegerChoices):
+        NONE = 0, "Not escalated"
+        CARE_MANAGER = 1, "Care manager told"
+        SUPERVISOR = 2, "Supervisor told"
+
+    id = models.BigAutoField(primary_key=True)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
+    plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="steps")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    side = models.CharField(max_length=8, choices=Side.choices)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    met_at = models.DateTimeField(null=True, blank=True)
+    met_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    met_note = models.CharField(max_length=300, blank=True)
+    missed_at = models.DateTimeField(null=True, blank=True)
+    escalation = models.PositiveSmallIntegerField(choices=Escalation.choices, default=Escalation.NONE)
+
+    objects = EpisodeStepQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["episode", "kind"], name="one_step_of_each_kind"),
+            models.CheckConstraint(condition=~Q(status="met") | Q(met_at__isnull=False), name="met_step_has_met_at"),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+    @property
+    def on_time(self) -> bool:
+        return self.status == self.Status.MET and self.met_at is not None and self.met_at <= self.due_at
+
+
+class Appointment(models.Model):
+    """A visit after discharge: scheduled, then kept or missed (seed 003: validate that services
+    were received; reschedule a missed one). Transportation can be arranged for it."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        KEPT = "kept", "Kept"
+        MISSED = "missed", "Missed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    id = models.BigAutoField(primary_key=True)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
+    plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="appointments")
+    episode = models.ForeignKey(Episode, on_delete=models.PROTECT, related_name="appointments")
+    scheduled_for = models.DateTimeField()
+    provider_name = models.CharField(max_length=200)
+    is_mental_health_provider = models.BooleanField(default=False)
+    location = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
+    outcome_note = models.CharField(max_length=300, blank=True)
+    outcome_recorded_at = models.DateTimeField(null=True, blank=True)
+    outcome_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    transport_needed = models.BooleanField(default=False)
+    transport_arranged = models.CharField(max_length=300, blank=True, help_text="What was arranged (vendor, pick-up).")
+    rescheduled_from = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="rescheduled_as"
+    )
+    scheduled_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    scheduled_by_side = models.CharField(max_length=8, choices=Side.choices)
+    created_at = models.DateTimeField(db_default=Now())
+
+    objects = AppointmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["scheduled_for", "id"]
+        indexes = [models.Index(fields=["episode", "scheduled_for"], name="appointment_by_episode")]
+
+    def __str__(self) -> str:
+        return f"{self.provider_name} {self.scheduled_for:%Y-%m-%d %H:%M}"

@@ -29,7 +29,7 @@ from interop import hl7v2
 from interop.hl7v2 import AA, AE, HL7Error
 from members.models import Member
 from organizations.access import Actor
-from transitions import matching
+from transitions import episodes, matching
 from transitions.models import (
     KEY_HOLDERS,
     REVIEW_ALLOWED,
@@ -374,6 +374,9 @@ class Facts:
     disposition: str
     diagnosis: str
     event_at: object
+    admission_type: str = ""
+    hospital_service: str = ""
+    diagnosis_codes: tuple[str, ...] = ()
 
 
 def _facts(message: hl7v2.Message, feed: AdtFeed) -> Facts:
@@ -406,7 +409,9 @@ def _facts(message: hl7v2.Message, feed: AdtFeed) -> Facts:
         dob = hl7v2.parse_date(pid.get(7))
     except ValueError as exc:
         raise HL7Error(str(exc), code=AE, segment="PID", field=7, condition=hl7v2.ERR_DATA_TYPE) from exc
-    dg1 = message.segment("DG1")
+    # The principal diagnosis (DG1-15 priority 1) first, then the others as sent.
+    dg1s = sorted(message.all("DG1"), key=lambda d: d.get(15) != "1")
+    dg1 = dg1s[0] if dg1s else None
     diagnosis = ""
     if dg1 is not None:
         diagnosis = " ".join(p for p in (dg1.get(3, 1), dg1.get(3, 2) or dg1.get(4)) if p)
@@ -421,6 +426,9 @@ def _facts(message: hl7v2.Message, feed: AdtFeed) -> Facts:
         disposition=(pv1.get(36, 2) or pv1.get(36, 1))[:100],
         diagnosis=diagnosis[:300],
         event_at=when(message.segment("EVN"), 2, "EVN"),
+        admission_type=pv1.get(4)[:8],
+        hospital_service=pv1.get(10)[:20],
+        diagnosis_codes=tuple(code[:20] for d in dg1s if (code := d.get(3, 1))),
     )
 
 
@@ -468,6 +476,9 @@ def _apply(message: hl7v2.Message, facts: Facts, *, feed: AdtFeed, member: Membe
     encounter.patient_class = facts.patient_class or encounter.patient_class
     encounter.location = facts.location or encounter.location
     encounter.diagnosis = facts.diagnosis or encounter.diagnosis
+    encounter.admission_type = facts.admission_type or encounter.admission_type
+    encounter.hospital_service = facts.hospital_service or encounter.hospital_service
+    encounter.diagnosis_codes = list(facts.diagnosis_codes) or encounter.diagnosis_codes
     if event in ("A01", "A04", "A02", "A08"):
         encounter.admitted_at = facts.admitted_at or encounter.admitted_at or facts.event_at or now
         if event in ("A01", "A04"):
@@ -500,6 +511,7 @@ def _apply(message: hl7v2.Message, facts: Facts, *, feed: AdtFeed, member: Membe
         encounter.discharge_disposition = ""
     encounter.last_event = event
     encounter.save()
+    episodes.on_encounter(encounter=encounter, event=event)
     return encounter
 
 

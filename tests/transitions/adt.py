@@ -61,6 +61,9 @@ def adt(
     admitted: str = "20260301083000",
     discharged: str = "",
     in1: str | None = None,
+    admission_type: str = "",
+    hospital_service: str = "",
+    diagnoses: tuple[str, ...] = (),
     end: str = "\r",
 ) -> str:
     """A small, valid ADT message; fields given as HL7 text."""
@@ -70,7 +73,7 @@ def adt(
         f"MSH|^~\\&|ADT1|{facility}|CARECOORD|CC|20260301090000||ADT^{event}^ADT_{event}|{control_id}|P|2.5.1",
         f"EVN|{event}|20260301090000",
         f"PID|1||{pid3}||{last}^{first}||{born}|{sex}",
-        f"PV1|1|{patient_class}|4W^401^A^GHH||||1234^Attending^Ann||||||||||||{visit}"
+        f"PV1|1|{patient_class}|4W^401^A^GHH|{admission_type}|||1234^Attending^Ann|||{hospital_service}|||||||||{visit}"
         + "|" * 17
         + "01^Home"
         + "|" * 8
@@ -78,4 +81,6 @@ def adt(
     ]
     if in1:
         segments.append(in1)
+    for i, code in enumerate(diagnoses, 1):
+        segments.append(f"DG1|{i}||{code}^^I10|||F" + "|" * 9 + ("1" if i == 1 else str(i)))
     return end.join(segments) + end
