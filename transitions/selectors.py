@@ -119,7 +119,7 @@ def episode_worklist(actor: Actor, *, mine: bool = False, practice: str = "", ov
 
 def access_episode(actor: Actor, episode_id: uuid.UUID | str) -> Episode:
     episode = get_object_or_404(
-        episodes(actor).select_related(
+        Episode.objects.visible_to(actor).select_related(
             "member",
             "plan",
             "practice",
@@ -130,6 +130,7 @@ def access_episode(actor: Actor, episode_id: uuid.UUID | str) -> Episode:
         ),
         public_id=episode_id,
     )
+    actor.require("organizations.view_transitions")  # an outsider got 404 above; an insider without it, 403
     audit_reads(actor, [episode.member], via="transition episode")
     return episode
 

@@ -151,9 +151,7 @@ def episode_detail(request: HttpRequest, episode_id: uuid.UUID) -> HttpResponse:
         "show_discharge_info": selectors.discharge_info_visible(actor, episode),
         "can_work": actor.can("organizations.work_transitions") and episode.status != "cancelled",
         "now": timezone.now(),
-        "outreach_form": OutreachForm(
-            initial={"made_at": timezone.now().astimezone(tz).replace(second=0, microsecond=0, tzinfo=None)}
-        ),
+        "outreach_form": OutreachForm(initial={"made_at": timezone.localtime().replace(second=0, microsecond=0)}),
         "discharge_form": DischargeInfoForm(initial={"summary": episode.discharge_info}),
         "med_rec_form": MedRecForm(initial={"done_on": timezone.localdate(timezone=tz)}),
         "appointment_form": AppointmentForm(initial={"is_mental_health_provider": episode.is_mental_health}),

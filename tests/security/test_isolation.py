@@ -7,6 +7,7 @@ A new URL whose parameters this walk does not know fails here until it is taught
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from dataclasses import dataclass
@@ -14,11 +15,13 @@ from dataclasses import dataclass
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from core import notifications
 from members import services as member_services
 from members.models import CareTeamMember, ReleaseOfInformation
 from organizations import services as org_services
+from organizations.access import Actor
 from organizations.models import Partnership, PartnershipContact
 from tests.conftest import SYSTEM, World, make_release
 
@@ -69,6 +72,8 @@ class Objects:
     record_file: object
     adt_message: object
     adt_unmatched: object
+    episode: object
+    appointment: object
 
 
 def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, organization, uploader) -> Objects:
@@ -154,6 +159,7 @@ def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, or
     )
     record_file = record_request.files.get()
     adt_message, adt_unmatched = _adt_messages(world, tag, member)
+    episode, appointment = _episode(tag, member, staff)
     return Objects(
         member,
         entry,
@@ -177,6 +183,8 @@ def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, or
         record_file,
         adt_message,
         adt_unmatched,
+        episode,
+        appointment,
     )
 
 
@@ -205,6 +213,24 @@ def _adt_messages(world: World, tag: str, member):
     queued = AdtMessage.objects.get(control_id=f"ISO{tag}2", status="needs_review")
     assert list(queued.candidate_plans.all()) == [member.plan] and feed
     return matched, queued
+
+
+def _episode(tag: str, member, care_manager):
+    """The member's discharge (same visit as the A01 above) opens an episode; a visit is booked."""
+    from tests.transitions.adt import adt
+    from transitions import episodes, services
+
+    out = (timezone.now() - dt.timedelta(hours=3)).astimezone(member.plan.tz).strftime("%Y%m%d%H%M%S")
+    raw = adt("A03", facility="ISOHOSP", pid3=f"{member.member_number}^^^^MB", control_id=f"ISO{tag}3", discharged=out)
+    services.adt_receive(raw=raw.encode(), transport="mllp", actor=SYSTEM)
+    episode = member.episodes.get()
+    appointment = episodes.appointment_schedule(
+        actor=Actor.for_user(care_manager),
+        episode=episode,
+        scheduled_for=timezone.now() + dt.timedelta(days=2),
+        provider_name=f"Dr. Hidden {tag}",
+    )
+    return episode, appointment
 
 
 @pytest.fixture
@@ -276,6 +302,8 @@ def _value(name: str, objs: Objects):
         "request_id": objs.record_request.public_id,
         "file_id": objs.record_file.public_id,
         "message_id": objs.adt_unmatched.public_id,
+        "episode_id": objs.episode.public_id,
+        "appointment_id": objs.appointment.public_id,
     }
     assert name in values, (
         f"URL parameter <{name}> is not covered by the isolation walk: add what an object of another "
@@ -365,6 +393,9 @@ LIST_PROBES = [
     "/care-plans/reviews/?mine=1",
     "/record-requests/?status=answered",
     "/transitions/review/",
+    "/transitions/",
+    "/transitions/?overdue=1",
+    "/transitions/rates/",
     "/",
 ]
 
@@ -395,6 +426,9 @@ def test_lists_never_show_another_tenants_rows(world, tenants, client_for, perso
         str(foreign.adt_message.public_id),
         str(foreign.adt_unmatched.public_id),
         foreign.adt_unmatched.patient_name,
+        str(foreign.episode.public_id),
+        str(foreign.appointment.public_id),
+        foreign.appointment.provider_name,
     ]
     for probe in LIST_PROBES:
         url = probe.format(last=member.last_name, number=member.member_number)

@@ -8,10 +8,13 @@ from itertools import count
 from pathlib import Path
 
 from django.conf import settings
+from django.utils import timezone
 
+from core import deadlines
+from core.models import Deadline
 from organizations.models import Organization, Role
 from tests.conftest import make_org, make_user
-from transitions.models import AdtFeed, AdtFeedPlan
+from transitions.models import AdtFeed, AdtFeedPlan, Episode, EpisodeStep
 
 
 def _corpus() -> Path:
@@ -84,3 +87,31 @@ def adt(
     for i, code in enumerate(diagnoses, 1):
         segments.append(f"DG1|{i}||{code}^^I10|||F" + "|" * 9 + ("1" if i == 1 else str(i)))
     return end.join(segments) + end
+
+
+# ---- Episodes -------------------------------------------------------------------------------------
+
+
+def hl7_time(moment: dt.datetime, tz) -> str:
+    return moment.astimezone(tz).strftime("%Y%m%d%H%M%S")
+
+
+def discharge(send, world, *, days_ago: float = 0.2, stay_days: int = 3, visit: str = "V1", **kw) -> Episode:
+    tz = world.plan_a.tz
+    out = timezone.now() - dt.timedelta(days=days_ago)
+    admitted = out - dt.timedelta(days=stay_days)
+    kw.setdefault("pid3", "A0001^^^PLANA^MB")
+    response = send(adt("A03", visit=visit, admitted=hl7_time(admitted, tz), discharged=hl7_time(out, tz), **kw))
+    assert response.status_code == 200 and b"MSA|AA" in response.content, response.content
+    return Episode.objects.get(encounter__visit_key=visit)
+
+
+def step(episode: Episode, kind: str) -> EpisodeStep:
+    return EpisodeStep.objects.get(episode=episode, kind=kind)
+
+
+def fire(key_prefix: str) -> list[str]:
+    """Make the deadlines under a key prefix due now and fire them as the worker would."""
+    rows = list(Deadline.objects.filter(key__startswith=key_prefix, state__in=["pending", "queued"]))
+    Deadline.objects.filter(pk__in=[r.pk for r in rows]).update(due_at=timezone.now() - dt.timedelta(seconds=1))
+    return [deadlines.fire(r.pk) for r in rows]

@@ -10,70 +10,18 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from caseloads.models import ContactLog, Task
-from caseloads.services import enrollment_start
 from core import deadlines
 from core.models import Deadline, Notification
 from organizations.access import Actor
 from organizations.models import Partnership
 from organizations.services import business_calendar, partnership_contact_save
 from tests.conftest import make_member, make_release
-from tests.transitions.adt import adt
+from tests.transitions.adt import adt, discharge, fire, hl7_time, step
 from transitions import episodes
 from transitions.models import Appointment, Episode, EpisodeStep
 
 SYSTEM = Actor.system()
 Kind = EpisodeStep.Kind
-
-
-def hl7_time(moment: dt.datetime, tz) -> str:
-    return moment.astimezone(tz).strftime("%Y%m%d%H%M%S")
-
-
-@pytest.fixture
-def setup(world, feed, send):
-    """m_a1 (Plan A, Practice One) enrolled with a_cm; p1_contact is Practice One's designated
-    point of contact for Plan A."""
-    enrollment_start(
-        actor=world.actor(world.a_supervisor),
-        member=world.m_a1,
-        program="complex_care",
-        acuity="high",
-        care_manager=world.a_cm,
-    )
-    world.p1_contact.email = "pat@practice-one.example"
-    world.p1_contact.save(update_fields=["email"])
-    partnership = Partnership.objects.get(plan=world.plan_a, practice=world.p1)
-    partnership_contact_save(
-        actor=SYSTEM,
-        partnership=partnership,
-        side="practice",
-        name="Pat Contact",
-        user=world.p1_contact,
-        email="pat@practice-one.example",
-        is_primary=True,
-    )
-    return world
-
-
-def discharge(send, world, *, days_ago: float = 0.2, stay_days: int = 3, visit: str = "V1", **kw) -> Episode:
-    tz = world.plan_a.tz
-    out = timezone.now() - dt.timedelta(days=days_ago)
-    admitted = out - dt.timedelta(days=stay_days)
-    kw.setdefault("pid3", "A0001^^^PLANA^MB")
-    response = send(adt("A03", visit=visit, admitted=hl7_time(admitted, tz), discharged=hl7_time(out, tz), **kw))
-    assert response.status_code == 200 and b"MSA|AA" in response.content, response.content
-    return Episode.objects.get(encounter__visit_key=visit)
-
-
-def step(episode: Episode, kind: str) -> EpisodeStep:
-    return EpisodeStep.objects.get(episode=episode, kind=kind)
-
-
-def fire(key_prefix: str) -> list[str]:
-    """Make the deadlines under a key prefix due now and fire them as the worker would."""
-    rows = list(Deadline.objects.filter(key__startswith=key_prefix, state__in=["pending", "queued"]))
-    Deadline.objects.filter(pk__in=[r.pk for r in rows]).update(due_at=timezone.now() - dt.timedelta(seconds=1))
-    return [deadlines.fire(r.pk) for r in rows]
 
 
 # ---- Opening ----------------------------------------------------------------------------------
