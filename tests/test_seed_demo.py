@@ -50,6 +50,11 @@ def test_seed_demo_builds_the_world_prints_logins_and_is_idempotent(capsys, monk
     assert set(enrollments.values_list("acuity", flat=True)) >= {"high", "moderate", "low", "self_management"}
     assert enrollments.filter(co_managed=True).exists() and enrollments.filter(delivery_date__isnull=False).exists()
     assert Task.objects.filter(plan=prairie, status="open").exists()
+    from transitions.models import AdtMessage, Episode
+
+    assert set(AdtMessage.objects.values_list("status", flat=True)) == {"applied"}
+    assert Episode.objects.filter(plan=prairie, status="open").count() == 3
+    assert Episode.objects.filter(plan=prairie, is_mental_health=True, lace_score__isnull=False).exists()
     counts = (
         Member.objects.count(),
         Enrollment.objects.count(),
@@ -58,6 +63,7 @@ def test_seed_demo_builds_the_world_prints_logins_and_is_idempotent(capsys, monk
         Partnership.objects.count(),
         ReleaseOfInformation.objects.count(),
         RosterImport.objects.count(),
+        AdtMessage.objects.count(),
     )
     call_command("seed_demo", members=60, quiet=True)
     assert (
@@ -68,6 +74,7 @@ def test_seed_demo_builds_the_world_prints_logins_and_is_idempotent(capsys, monk
         Partnership.objects.count(),
         ReleaseOfInformation.objects.count(),
         RosterImport.objects.count(),
+        AdtMessage.objects.count(),
     ) == counts
     client = Client()
     response = client.post("/accounts/login/", {"username": "shared-practice-contact", "password": "a-demo-password"})

@@ -462,6 +462,8 @@ class Command(BaseCommand):
         say(f"Caseloads ready ({made} new enrollments).")
         made = self._care_plans(orgs, users)
         say(f"Care plans ready ({made} new).")
+        made = self._transitions(orgs, users)
+        say(f"Hospital stays ready ({made} ADT messages received over the feed).")
         self.stdout.write("\nDemo logins (password from DEMO_PASSWORD, default 'carecoord-demo'):")
         for username in LOGINS:
             user = users[username]
@@ -629,6 +631,62 @@ class Command(BaseCommand):
                         signer_name=member.guardian_name if minor and member.guardian_name else member.full_name,
                         signed_on=max(signed, member.date_of_birth),
                     )
+
+    # (days since discharge or None if still in hospital, days in hospital, PV1-4, hospital service, ICD-10 codes)
+    STAYS = (
+        (9.0, 4, "E", "MED", ("I50.9", "E11.9", "N18.3")),  # 7-day visit overdue, outreach missed
+        (1.0, 2, "E", "MED", ("J44.1",)),
+        (2.5, 6, "U", "PSY", ("F32.2",)),  # a mental-health stay: the visit must be with a MH provider
+        (None, 1, "E", "MED", ("A41.9",)),  # admitted now: the care manager and the practice were told
+    )
+
+    def _transitions(self, orgs: dict[str, Organization], users: dict[str, User]) -> int:
+        """Prairie's care manager's members in hospital, sent as HL7 ADT through the same service the
+        feed uses (episodes, deadlines and notices are real; past-due steps go missed on the first
+        sweep)."""
+        from caseloads.models import Enrollment
+        from organizations.access import Actor
+        from transitions import services as adt_services
+        from transitions.models import Encounter
+
+        plan = orgs["prairie"]
+        if Encounter.objects.filter(plan=plan).exists():
+            return 0
+        _facility_key, code, payer_codes = ADT_FEED
+        enrolled = (
+            Enrollment.objects.filter(plan=plan, status="active", care_manager=users["prairie-cm"])
+            .select_related("member")
+            .order_by("member__member_number")
+        )
+        members = [e.member for e in enrolled[: len(self.STAYS)]]
+        tz = plan.tz
+        sent = 0
+
+        def stamp(moment: dt.datetime) -> str:
+            return moment.astimezone(tz).strftime("%Y%m%d%H%M%S")
+
+        for n, (member, (days_out, days_in, adm_type, service, codes)) in enumerate(
+            zip(members, self.STAYS, strict=False), 1
+        ):
+            out = timezone.now() - dt.timedelta(days=days_out or 0)
+            admitted = out - dt.timedelta(days=days_in)
+            events = ["A01"] if days_out is None else ["A01", "A03"]
+            for event in events:
+                segments = [
+                    f"MSH|^~\\&|EPIC|{code}|CARECOORD|PHP|{stamp(timezone.now())}||ADT^{event}^ADT_{event}|DEMO{n}{event}|P|2.5.1",
+                    f"EVN|{event}|{stamp(timezone.now())}",
+                    f"PID|1||MRN{n:04d}^^^{code}^MR~{member.member_number}^^^{payer_codes['prairie']}^MB||"
+                    f"{member.last_name}^{member.first_name}||{member.date_of_birth:%Y%m%d}|{member.sex}",
+                    f"PV1|1|I|4W^40{n}^A^{code}|{adm_type}|||1234^Attending^Ann|||{service}|||||||||DEMOV{n}"
+                    + "|" * 17
+                    + "01^Home"
+                    + "|" * 8
+                    + f"{stamp(admitted)}|{stamp(out) if event == 'A03' else ''}",
+                    *(f"DG1|{i}||{c}^^I10|||F" + "|" * 9 + str(i) for i, c in enumerate(codes, 1)),
+                ]
+                adt_services.adt_receive(raw="\r".join(segments).encode(), transport="mllp", actor=Actor.system())
+                sent += 1
+        return sent
 
     # (member index among the plan's consented, attributed members, by, source, urgency, final status)
     REFERRAL_SCRIPT = (
