@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
 from core.pagination import BadCursor
@@ -18,13 +19,22 @@ from organizations.access import get_actor
 
 
 def staff_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Signed in, with the actor resolved once and handed to the view as `request.actor`."""
+    """Signed in, with the actor resolved once and handed to the view as `request.actor`. Pages
+    show times, and forms read them, in the person's organization's time zone (a Chicago care
+    manager who types 14:00 means 14:00 in Chicago)."""
 
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         request.actor = get_actor(request)
-        return view(request, *args, **kwargs)
+        organization = request.actor.organization
+        if organization is None:
+            return view(request, *args, **kwargs)
+        with timezone.override(organization.tz):
+            response = view(request, *args, **kwargs)
+            if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+                response.render()  # a TemplateResponse renders inside the zone too
+            return response
 
     return wrapper
 

@@ -110,7 +110,11 @@ def test_new_task_form_names_bad_fields(world, client_for):
 def test_contact_log_internal_and_shareable_notes(world, client_for):
     url = f"/members/{world.m_a1.public_id}/contacts/"
     client = client_for(world.a_cm)
-    base = {"made_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "method": "fax", "outcome": "completed"}
+    base = {
+        "made_at": timezone.localtime(timezone=world.plan_a.tz).strftime("%Y-%m-%dT%H:%M"),
+        "method": "fax",
+        "outcome": "completed",
+    }
     assert (
         client.post(
             url, {**base, "with_whom": "Dr. Lane's office", "notes": "Sent plan", "shareable": "on"}

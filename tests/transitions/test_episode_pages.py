@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from caseloads.models import ContactLog
 from members.services import release_revoke
 from tests.conftest import SYSTEM, make_member, make_release
 from tests.transitions.adt import discharge, fire, step
@@ -72,7 +73,7 @@ def test_the_practice_books_the_visit_and_records_it_kept_from_the_episode_page(
     page = client.get(f"/transitions/episodes/{episode.public_id}/")
     assert page.status_code == 200 and "Book a visit" in page.content.decode()
     assert "Log outreach" not in page.content.decode()  # the plan's step: not offered to the practice
-    when = timezone.localtime() - dt.timedelta(hours=1)
+    when = timezone.localtime(timezone=world.plan_a.tz) - dt.timedelta(hours=1)
     response = client.post(
         f"/transitions/episodes/{episode.public_id}/appointments/",
         {"scheduled_for": when.strftime("%Y-%m-%dT%H:%M"), "provider_name": "Dr. Lee"},
@@ -120,7 +121,7 @@ def test_discharge_information_shows_to_the_practice_only_under_a_release(setup,
 def test_the_care_manager_logs_outreach_from_the_episode_page(setup, send, client_for):
     world = setup
     episode = discharge(send, world)
-    now = timezone.localtime()  # forms read times in the site's time zone, as the caseload pages do
+    now = timezone.localtime(timezone=world.plan_a.tz)  # forms read times in the organization's own zone
     response = client_for(world.a_cm).post(
         f"/transitions/episodes/{episode.public_id}/outreach/",
         {"made_at": now.strftime("%Y-%m-%dT%H:%M"), "method": "phone", "outcome": "completed"},
@@ -128,6 +129,11 @@ def test_the_care_manager_logs_outreach_from_the_episode_page(setup, send, clien
     )
     assert "Outreach logged" in response.content.decode()
     assert step(episode, Kind.OUTREACH).on_time
+    made_at = ContactLog.objects.get().made_at
+    assert abs(made_at - timezone.now()) < dt.timedelta(minutes=2)  # 10:05 typed in Chicago is 10:05 Chicago
+    page = client_for(world.a_cm).get(f"/transitions/episodes/{episode.public_id}/").content.decode()
+    # Shown in Chicago time too (the met note's time), not UTC.
+    assert made_at.astimezone(world.plan_a.tz).strftime("%H:%M") in page
 
 
 def test_community_staff_and_intake_cannot_see_transitions(setup, send, client_for):
