@@ -154,6 +154,7 @@ class MemberSummary:
     referrals: list = ()
     can_refer: bool = False
     can_view_careplan: bool = False
+    episodes: list = ()
 
     @property
     def current_eligibility(self) -> EligibilitySpan | None:
@@ -216,7 +217,14 @@ def member_summary(actor: Actor, member: Member) -> MemberSummary:
             "organizations.refer_members" if actor.is_practice_staff else "organizations.record_referrals"
         ),
         can_view_careplan=actor.can("organizations.view_careplans"),
+        episodes=_episodes(actor, member),
     )
+
+
+def _episodes(actor: Actor, member: Member) -> list:
+    from transitions.selectors import member_episodes  # transitions builds on members
+
+    return member_episodes(actor, member)
 
 
 def access_care_team_entry(actor: Actor, member: Member, entry_id: uuid.UUID) -> CareTeamMember:
