@@ -396,6 +396,8 @@ LIST_PROBES = [
     "/transitions/",
     "/transitions/?overdue=1",
     "/transitions/rates/",
+    "/api/v1/episodes/",
+    "/api/v1/episodes/?status=open",
     "/",
 ]
 

@@ -1,5 +1,5 @@
 """The transition pages: the plan's and each practice's worklist, the episode page and its forms,
-and the rates with their chart."""
+the rates with their chart, and the episodes API."""
 
 from __future__ import annotations
 
@@ -210,3 +210,37 @@ def test_the_rates_page_shows_the_table_and_the_chart(history, client_for):
     assert 'data-practice-row="Practice One"' in body and "50%" in body and 'class="bars"' in body
     bad = client.get("/transitions/rates/?start=2026-05-01&end=2026-01-01")
     assert bad.status_code == 400 and "end" in bad.content.decode()
+
+
+# ---- API --------------------------------------------------------------------------------------
+
+
+def test_the_episodes_api_lists_and_shows_what_each_side_may_see(setup, send, client_for):
+    world = setup
+    mine = discharge(send, world, visit="V1")
+    discharge(send, world, visit="V2", pid3="A0002^^^PLANA^MB")  # Practice Two's patient
+    plan = client_for(world.a_cm).get("/api/v1/episodes/").json()["results"]
+    assert len(plan) == 2 and {"care_manager", "steps"} <= set(plan[0])
+    practice = client_for(world.p1_contact).get("/api/v1/episodes/").json()["results"]
+    assert [e["id"] for e in practice] == [str(mine.public_id)]
+    assert "care_manager" not in practice[0]
+    assert {s["kind"]: s["side"] for s in practice[0]["steps"]}["follow_up"] == "practice"
+    detail = client_for(world.p1_contact).get(f"/api/v1/episodes/{mine.public_id}/").json()
+    assert detail["appointments"] == [] and "discharge_info" not in detail  # no release for Practice One
+    bad = client_for(world.a_cm).get("/api/v1/episodes/?status=whatever")
+    assert bad.status_code == 400 and "status" in bad.json()
+
+
+def test_the_episodes_api_query_count_does_not_grow_with_the_page(setup, send, client_for):
+    world = setup
+    client = client_for(world.a_cm)
+    discharge(send, world, visit="V1")
+    client.get("/api/v1/episodes/")
+    with CaptureQueriesContext(connection) as one:
+        client.get("/api/v1/episodes/")
+    for i in range(2, 5):
+        member = make_member(world.plan_a, practice=world.p1, first=f"M{i}", last="Many", member_number=f"A02{i}")
+        discharge(send, world, visit=f"V{i}", pid3=f"{member.member_number}^^^PLANA^MB")
+    with CaptureQueriesContext(connection) as four:
+        assert len(client.get("/api/v1/episodes/").json()["results"]) == 4
+    assert len(four) == len(one)
