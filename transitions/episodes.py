@@ -264,6 +264,8 @@ def episode_open(*, encounter: Encounter) -> Episode:
     practice = _practice_on(member, discharged_at.astimezone(plan.tz).date())
     care_manager = _care_manager(member)
     score = _lace(encounter)
+    if encounter.admitted_at is not None:
+        _flag_readmission(encounter)  # the admission may never have been sent (no A01 from this feed)
     fields = {
         "plan": plan,
         "member": member,

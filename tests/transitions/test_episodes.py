@@ -464,3 +464,11 @@ def test_other_members_are_untouched(setup, send):
     make_member(world.plan_a, practice=world.p1, first="Zed", last="Zulu", member_number="A0099")
     discharge(send, world)
     assert Episode.objects.count() == 1
+
+
+def test_a_readmission_is_flagged_from_the_discharge_when_no_admission_was_sent(setup, send):
+    world = setup
+    first = discharge(send, world, days_ago=12, visit="V1")
+    second = discharge(send, world, days_ago=1, stay_days=2, visit="V2")  # A03 only
+    first.refresh_from_db()
+    assert first.readmission_encounter == second.encounter and second.readmission_of == first
