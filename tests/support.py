@@ -133,3 +133,29 @@ class CeleryProcess:
             except subprocess.TimeoutExpired:
                 self.sigkill()
         self._log_handle.close()
+
+
+def two_sweeps_at_once(limit: int = 1000) -> list[int]:
+    """Run core.deadlines.sweep() in two threads, each with its own database connection, released
+    together; returns how many rows each claimed."""
+    import threading
+
+    from django.db import close_old_connections, connection
+
+    from core import deadlines
+
+    claimed: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def sweep_in_own_connection() -> None:
+        close_old_connections()
+        barrier.wait()
+        claimed.append(deadlines.sweep(limit=limit))
+        connection.close()
+
+    threads = [threading.Thread(target=sweep_in_own_connection) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return claimed

@@ -143,6 +143,35 @@ def _tell_practice(plan_id: int, practice_id: int | None, *, kind: str, title: s
             email_address(to=contact.email, kind=kind, plan_id=plan_id, dedupe_key=f"{key}:{contact.pk}")
 
 
+def _hand_to_care_manager(
+    episode: Episode,
+    *,
+    kind: str,
+    title: str,
+    due_date: dt.date,
+    origin_key: str,
+    key: str,
+    task_title: str = "",
+) -> None:
+    """Something for the plan to do: the care manager is told and gets a worklist task; with no
+    care manager (or one who has left), the plan's supervisors are told instead."""
+    care_manager = episode.care_manager if episode.care_manager and episode.care_manager.is_active else None
+    care_manager = care_manager or _care_manager(episode.member)
+    recipients = [care_manager] if care_manager is not None else _supervisors(episode.plan_id)
+    notify(
+        recipients=recipients, kind=kind, title=title, url=episode_url(episode), plan_id=episode.plan_id, dedupe_key=key
+    )
+    if care_manager is not None:
+        caseloads.task_for_step(
+            member=episode.member,
+            owner=care_manager,
+            title=task_title or title,
+            due_date=due_date,
+            origin=Task.Origin.TRANSITION,
+            origin_key=origin_key,
+        )
+
+
 def episode_url(episode: Episode) -> str:
     return reverse("episode-detail", kwargs={"episode_id": episode.public_id})
 
@@ -674,26 +703,15 @@ def appointment_record_outcome(*, actor: Actor, appointment: Appointment, status
             note=f"Visit with {appointment.provider_name}",
         )
     elif status == Appointment.Status.MISSED:
-        owner = episode.care_manager or _care_manager(episode.member)
         title = f"Missed follow-up visit: reschedule {episode.member.full_name}"
-        if owner is not None:
-            caseloads.task_for_step(
-                member=episode.member,
-                owner=owner,
-                title=title,
-                due_date=business_calendar(episode.plan).add_business_days(timezone.now(), 1).date(),
-                origin=Task.Origin.TRANSITION,
-                origin_key=f"appointment:{appointment.pk}:reschedule",
-            )
-        else:
-            notify(
-                recipients=_supervisors(episode.plan_id),
-                kind="appointment_missed",
-                title=title,
-                url=episode_url(episode),
-                plan_id=episode.plan_id,
-                dedupe_key=f"missed:{appointment.pk}",
-            )
+        _hand_to_care_manager(
+            episode,
+            kind="appointment_missed",
+            title=title,
+            due_date=business_calendar(episode.plan).add_business_days(timezone.now(), 1).date(),
+            origin_key=f"appointment:{appointment.pk}:reschedule",
+            key=f"missed:{appointment.pk}",
+        )
         _tell_practice(
             episode.plan_id,
             episode.practice_id,
@@ -748,34 +766,15 @@ def step_due(*, step_id: int) -> None:
     step.save(update_fields=["status", "missed_at", "escalation"])
     who = "the practice" if step.side == Side.PRACTICE else "the plan"
     title = f"Overdue ({who}): {step.get_kind_display().lower()} for {episode.member.full_name}"
-    care_manager = episode.care_manager if episode.care_manager and episode.care_manager.is_active else None
-    care_manager = care_manager or _care_manager(episode.member)
-    if care_manager is not None:
-        notify(
-            recipients=[care_manager],
-            kind="transition_overdue",
-            title=title,
-            url=episode_url(episode),
-            plan_id=episode.plan_id,
-            dedupe_key=f"overdue:{step.pk}",
-        )
-        caseloads.task_for_step(
-            member=episode.member,
-            owner=care_manager,
-            title=title if step.side == Side.PLAN else f"Follow up with the practice: {title}",
-            due_date=timezone.localdate(timezone=episode.plan.tz),
-            origin=Task.Origin.TRANSITION,
-            origin_key=f"episode-step:{step.pk}",
-        )
-    else:
-        notify(
-            recipients=_supervisors(episode.plan_id),
-            kind="transition_overdue",
-            title=title,
-            url=episode_url(episode),
-            plan_id=episode.plan_id,
-            dedupe_key=f"overdue:{step.pk}",
-        )
+    _hand_to_care_manager(
+        episode,
+        kind="transition_overdue",
+        title=title,
+        task_title=title if step.side == Side.PLAN else f"Follow up with the practice: {title}",
+        due_date=timezone.localdate(timezone=episode.plan.tz),
+        origin_key=f"episode-step:{step.pk}",
+        key=f"overdue:{step.pk}",
+    )
     if step.side == Side.PRACTICE:
         _tell_practice(
             episode.plan_id,

@@ -6,13 +6,12 @@ escalation queued) done exactly once."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 import uuid
 
 import psycopg
 import pytest
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.utils import timezone
 
 from caseloads.models import Task
@@ -22,7 +21,7 @@ from core.models import Deadline, Notification
 from organizations.access import Actor
 from tests.conftest import SYSTEM, build_world, make_member
 from tests.reliability.test_deadlines_with_worker import env, start  # noqa: F401  (fixtures)
-from tests.support import wait_for
+from tests.support import two_sweeps_at_once, wait_for
 from tests.transitions.adt import adt, hl7_time, make_feed
 from transitions import services as adt_services
 from transitions.models import Episode, EpisodeStep
@@ -126,20 +125,7 @@ def test_redis_restart_that_drops_the_queue_loses_no_step(start, broker):  # noq
 
 def test_two_sweeps_at_once_and_duplicate_messages_act_on_each_step_once(start):  # noqa: F811
     world = _episodes(10)
-    claimed: list[int] = []
-    barrier = threading.Barrier(2)
-
-    def sweep_in_own_connection() -> None:
-        close_old_connections()
-        barrier.wait()
-        claimed.append(deadlines.sweep(limit=1000))
-        connection.close()
-
-    threads = [threading.Thread(target=sweep_in_own_connection) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    claimed = two_sweeps_at_once()
     assert sum(claimed) == 50  # SKIP LOCKED: each row claimed by exactly one sweep
     for d in Deadline.objects.filter(kind="transitions.step_due"):
         deadlines._send([d.pk, d.pk])  # and every message delivered twice more
