@@ -3,7 +3,6 @@
 import datetime as dt
 
 import pytest
-from django.utils import timezone
 
 from members import services
 from members.models import Member
@@ -72,7 +71,7 @@ def test_a_release_for_another_practice_or_purpose_does_not_count(world, member,
 
 
 def test_expired_release_is_not_in_force(world, member):
-    release = release_for(world, member, world.p1, expires_on=timezone.localdate() - dt.timedelta(days=1))
+    release = release_for(world, member, world.p1, expires_on=world.plan_a.local_date() - dt.timedelta(days=1))
     assert not release.in_force_on(world.plan_a.local_date())
     assert not services.consent_covers(member=member, organization=world.p1, purpose="care_coordination")
 

@@ -2,8 +2,6 @@
 
 import datetime as dt
 
-from django.utils import timezone
-
 from core.models import AuditEvent
 from members.models import CareTeamMember, ReleaseOfInformation
 from tests.conftest import make_member
@@ -59,7 +57,7 @@ def test_care_team_one_point_of_contact_and_ending_an_entry(world, client_for):
                 "name": name,
                 "phone": "555-555-0100",
                 "is_point_of_contact": "on",
-                "start_date": timezone.localdate().isoformat(),
+                "start_date": world.plan_a.local_date().isoformat(),
             },
         )
         assert response.status_code == 302
@@ -70,7 +68,7 @@ def test_care_team_one_point_of_contact_and_ending_an_entry(world, client_for):
     assert list(pocs.values_list("name", flat=True)) == ["First POC"]
     response = client.post(
         f"/members/{world.m_a1.public_id}/care-team/{first.public_id}/end/",
-        {"end_date": timezone.localdate().isoformat(), "reason": "Moved away"},
+        {"end_date": world.plan_a.local_date().isoformat(), "reason": "Moved away"},
     )
     assert response.status_code == 302
     first.refresh_from_db()
@@ -81,7 +79,7 @@ def test_care_team_one_point_of_contact_and_ending_an_entry(world, client_for):
 
 def test_recording_a_release_checks_the_signer(world, client_for):
     child = make_member(
-        world.plan_a, practice=world.p1, first="Kid", dob=timezone.localdate() - dt.timedelta(days=3650)
+        world.plan_a, practice=world.p1, first="Kid", dob=world.plan_a.local_date() - dt.timedelta(days=3650)
     )
     client = client_for(world.a_cm)
     form = {
@@ -91,7 +89,7 @@ def test_recording_a_release_checks_the_signer(world, client_for):
         "purposes": ["care_coordination"],
         "signed_by": "member",
         "signer_name": "Kid",
-        "signed_on": timezone.localdate().isoformat(),
+        "signed_on": world.plan_a.local_date().isoformat(),
     }
     response = client.post(f"/members/{child.public_id}/releases/add/", form)
     assert response.status_code == 400
@@ -104,7 +102,7 @@ def test_recording_a_release_checks_the_signer(world, client_for):
     assert release.recorded_by == world.a_cm and release.in_force_on(world.plan_a.local_date())
     future = client.post(
         f"/members/{child.public_id}/releases/add/",
-        {**form, "signed_by": "guardian", "signed_on": (timezone.localdate() + dt.timedelta(days=2)).isoformat()},
+        {**form, "signed_by": "guardian", "signed_on": (world.plan_a.local_date() + dt.timedelta(days=2)).isoformat()},
     )
     assert "signed_on" in future.context["form"].errors
 
@@ -137,7 +135,7 @@ def test_an_entry_ended_meanwhile_cannot_become_the_point_of_contact(world):
     services.care_team_end(
         actor=SYSTEM,
         entry=CareTeamMember.objects.get(pk=stale.pk),
-        end_date=timezone.localdate(),
+        end_date=world.plan_a.local_date(),
         reason="Left the practice",
     )
     with pytest.raises(ValidationError):

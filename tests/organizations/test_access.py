@@ -78,7 +78,7 @@ def test_ended_attribution_or_partnership_takes_the_member_out_of_the_practice_v
 
     from organizations.models import Partnership
 
-    world.m_a1.attributions.update(end_date=timezone.localdate() - timezone.timedelta(days=1))
+    world.m_a1.attributions.update(end_date=world.plan_a.local_date() - timezone.timedelta(days=1))
     assert not Member.objects.visible_to(world.actor(world.p1_contact)).filter(pk=world.m_a1.pk).exists()
     Partnership.objects.filter(plan=world.plan_b, practice=world.p1).update(status="ended")
     assert not Member.objects.visible_to(world.actor(world.p1_contact)).exists()

@@ -65,11 +65,11 @@ def test_recording_the_review_sets_the_next_and_replaces_the_reminders(world, cl
     old = set(Deadline.objects.filter(payload__partnership_id=partnership.pk).values_list("pk", flat=True))
     response = client_for(world.a_supervisor).post(
         f"/partnerships/{partnership.public_id}/review/",
-        {"reviewed_on": timezone.localdate().isoformat(), "notes": "Roles unchanged."},
+        {"reviewed_on": world.plan_a.local_date().isoformat(), "notes": "Roles unchanged."},
     )
     assert response.status_code == 302
     partnership.refresh_from_db()
-    assert partnership.next_review_on == timezone.localdate().replace(year=timezone.localdate().year + 1)
+    assert partnership.next_review_on == world.plan_a.local_date().replace(year=world.plan_a.local_date().year + 1)
     assert set(Deadline.objects.filter(pk__in=old).values_list("state", flat=True)) == {"cancelled"}
     assert Deadline.objects.filter(payload__partnership_id=partnership.pk, state="pending").count() == 2
     assert partnership.reviews.get().notes == "Roles unchanged."
@@ -78,7 +78,7 @@ def test_recording_the_review_sets_the_next_and_replaces_the_reminders(world, cl
 def test_review_dates_are_checked(world):
     actor = world.actor(world.a_admin)
     partnership = _pa1(world)
-    today = timezone.localdate()
+    today = world.plan_a.local_date()
     with pytest.raises(ValidationError) as error:
         services.partnership_review_record(
             actor=actor, partnership=partnership, reviewed_on=today, next_review_on=today + dt.timedelta(days=400)
@@ -94,7 +94,7 @@ def test_review_dates_are_checked(world):
 def test_practice_cannot_record_the_plans_review(world, client_for):
     partnership = _pa1(world)
     response = client_for(world.p1_admin).post(
-        f"/partnerships/{partnership.public_id}/review/", {"reviewed_on": timezone.localdate().isoformat()}
+        f"/partnerships/{partnership.public_id}/review/", {"reviewed_on": world.plan_a.local_date().isoformat()}
     )
     assert response.status_code == 403
 
@@ -151,7 +151,7 @@ def test_a_review_that_keeps_the_next_date_still_leaves_reminders(world):
     services.partnership_review_record(
         actor=world.actor(world.a_admin),
         partnership=partnership,
-        reviewed_on=timezone.localdate(),
+        reviewed_on=world.plan_a.local_date(),
         next_review_on=partnership.next_review_on,
     )
     open_reminders = Deadline.objects.filter(payload__partnership_id=partnership.pk, state="pending")

@@ -187,7 +187,7 @@ def test_rates_per_practice_and_for_the_plan(history):
 
 def test_a_practice_sees_only_its_own_rates(history):
     world = history[0]
-    today = timezone.localdate()
+    today = world.plan_a.local_date()
     rows_ = selectors.rates(world.actor(world.p1_contact), start=today - dt.timedelta(days=60), end=today)
     assert [r.name for r in rows_] == ["Practice One"]
 
@@ -195,7 +195,7 @@ def test_a_practice_sees_only_its_own_rates(history):
 def test_rates_take_two_queries_whatever_the_number_of_practices(history, django_assert_num_queries):
     world = history[0]
     actor = world.actor(world.a_supervisor)
-    today = timezone.localdate()
+    today = world.plan_a.local_date()
     selectors.rates(actor, start=today, end=today)  # the actor's permissions, read once per request
     with django_assert_num_queries(2):
         selectors.rates(actor, start=today - dt.timedelta(days=60), end=today)

@@ -176,7 +176,7 @@ def test_the_episode_closes_when_every_step_is_met(setup, send):
     episodes.appointment_record_outcome(actor=practice, appointment=visit, status="kept")
     episode.refresh_from_db()
     assert episode.status == "open" and episode.next_due_at == step(episode, Kind.MED_REC).due_at
-    episodes.med_rec_record(actor=practice, episode=episode, done_on=timezone.localdate(), by_whom="Dr. Lee")
+    episodes.med_rec_record(actor=practice, episode=episode, done_on=world.plan_a.local_date(), by_whom="Dr. Lee")
     episode.refresh_from_db()
     assert (episode.status, episode.next_due_at) == ("closed", None)
     assert Deadline.objects.get(key__startswith=f"episode:{episode.pk}:close").state == "cancelled"
@@ -390,7 +390,7 @@ def test_a_cancelled_discharge_cancels_the_episode_and_a_new_discharge_reopens_i
     assert not Task.objects.open().filter(origin="transition").exists()
     with pytest.raises(ValidationError):
         episodes.med_rec_record(
-            actor=world.actor(world.p1_contact), episode=episode, done_on=timezone.localdate(), by_whom="X"
+            actor=world.actor(world.p1_contact), episode=episode, done_on=world.plan_a.local_date(), by_whom="X"
         )
     reopened = discharge(send, world, days_ago=0.1)
     assert reopened.pk == episode.pk and reopened.status == "open"
