@@ -281,6 +281,8 @@ DEADLINE_SWEEP_SECONDS = env_int("DEADLINE_SWEEP_SECONDS", 60, minimum=1)
 # A deadline handed to the broker and not started within this time is handed over again
 # (the broker lost it: Redis restarted, a worker was killed before acknowledging).
 DEADLINE_REQUEUE_AFTER_SECONDS = env_int("DEADLINE_REQUEUE_AFTER_SECONDS", 5 * 60, minimum=1)
+# The most rows one sweep hands over (in batches of 1,000); a larger backlog goes on next sweep.
+DEADLINE_SWEEP_MAX_ROWS = env_int("DEADLINE_SWEEP_MAX_ROWS", 100_000, minimum=1)
 
 LOGGING = {
     "version": 1,

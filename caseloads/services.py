@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -405,6 +406,23 @@ def coverage_return(*, actor: Actor, coverage: Coverage) -> int:
 # Worklist tasks --------------------------------------------------------------------------------
 
 
+def _check_task(*, member: Member, owner: User | None, title: str, due_date: dt.date | None, origin: str) -> str:
+    """A task's fields checked (ValidationError naming each bad one); returns the title, trimmed."""
+    errors = {}
+    title = (title or "").strip()
+    if not title:
+        errors["title"] = "is required"
+    if due_date is None:
+        errors["due_date"] = "is required"
+    if origin not in Task.Origin.values:
+        errors["origin"] = f"must be one of {', '.join(Task.Origin.values)}"
+    if errors:
+        raise ValidationError(errors)
+    if owner is None or owner.organization_id != member.plan_id or not owner.is_active:
+        raise ValidationError({"owner": "must be an active member of the plan's staff"})
+    return title
+
+
 @transaction.atomic
 def task_create(
     *,
@@ -421,18 +439,7 @@ def task_create(
     again returns the open one (a deadline handler that runs twice makes one task)."""
     if actor.user is not None:
         actor.require("organizations.work_caseloads")
-    errors = {}
-    title = (title or "").strip()
-    if not title:
-        errors["title"] = "is required"
-    if due_date is None:
-        errors["due_date"] = "is required"
-    if origin not in Task.Origin.values:
-        errors["origin"] = f"must be one of {', '.join(Task.Origin.values)}"
-    if errors:
-        raise ValidationError(errors)
-    if owner is None or owner.organization_id != member.plan_id or not owner.is_active:
-        raise ValidationError({"owner": "must be an active member of the plan's staff"})
+    title = _check_task(member=member, owner=owner, title=title, due_date=due_date, origin=origin)
     if origin_key:
         existing = Task.objects.open().filter(origin_key=origin_key).first()
         if existing is not None:
@@ -502,24 +509,67 @@ def tasks_close_by_origin(*, actor: Actor, origin_key: str, status: str = Task.S
     )
 
 
+@dataclass(frozen=True)
+class StepTask:
+    """The worklist task a workflow step asks for (`tasks_for_steps`)."""
+
+    member: Member
+    owner: User
+    title: str
+    due_date: dt.date
+    origin: str
+    origin_key: str
+
+
 def task_for_step(*, member: Member, owner: User, title: str, due_date: dt.date, origin: str, origin_key: str) -> Task:
     """The worklist task for a workflow step: one per key; a step handed to someone else moves
     its open task with it."""
-    task = Task.objects.open().filter(origin_key=origin_key).first()
-    if task is not None:
-        if task.owner_id != owner.pk:
-            task.owner = owner
-            task.save(update_fields=["owner"])
-        return task
-    return task_create(
+    return tasks_for_steps([StepTask(member, owner, title, due_date, origin, origin_key)])[0]
+
+
+@transaction.atomic
+def tasks_for_steps(specs: list[StepTask]) -> list[Task]:
+    """`task_for_step()` for many steps in a fixed number of statements (a batch of deadlines):
+    the open tasks of these keys read once, moved to their new owner in one UPDATE per owner, the
+    new ones inserted together with their audit events. Made by the system, so nobody is told
+    (the workflow tells the owner itself)."""
+    if not specs:
+        return []
+    open_tasks = {t.origin_key: t for t in Task.objects.open().filter(origin_key__in={s.origin_key for s in specs})}
+    before = {task.pk: task.owner_id for task in open_tasks.values()}
+    new: dict[str, Task] = {}
+    for spec in specs:
+        task = open_tasks.get(spec.origin_key) or new.get(spec.origin_key)
+        if task is not None:
+            task.owner = spec.owner  # the last word on a key wins, as with one call after another
+            continue
+        title = _check_task(
+            member=spec.member, owner=spec.owner, title=spec.title, due_date=spec.due_date, origin=spec.origin
+        )
+        new[spec.origin_key] = Task(
+            plan_id=spec.member.plan_id,
+            member=spec.member,
+            owner=spec.owner,
+            title=title[:200],
+            due_date=spec.due_date,
+            origin=spec.origin,
+            origin_key=spec.origin_key,
+        )
+    moved: dict[int, list[int]] = defaultdict(list)
+    for task in open_tasks.values():
+        if task.owner_id != before[task.pk]:
+            moved[task.owner_id].append(task.pk)
+    for owner_id, task_ids in moved.items():
+        Task.objects.filter(pk__in=task_ids).update(owner_id=owner_id)
+    created = Task.objects.bulk_create(new.values())
+    audit.record_many(
         actor=Actor.system(),
-        member=member,
-        owner=owner,
-        title=title,
-        due_date=due_date,
-        origin=origin,
-        origin_key=origin_key,
+        action=Action.CREATE,
+        object_type="task",
+        objects=[(t.public_id, t.plan_id, t.member_id) for t in created],
+        summaries=[t.title for t in created],
     )
+    return [open_tasks.get(spec.origin_key) or new[spec.origin_key] for spec in specs]
 
 
 # Contact log -----------------------------------------------------------------------------------

@@ -57,15 +57,20 @@ def record_many(
     action: str,
     object_type: str,
     objects: list[tuple[str, int | None, int | None]],
+    summaries: list[str] | None = None,
     detail: dict[str, Any] | None = None,
 ) -> int:
-    """One event per object shown, as one statement (a list page showing many member records).
+    """One event per object, as one statement (a list page showing many member records, a batch of
+    workflow tasks).
 
-    `objects` holds (object_id, plan_id, member_id) per event; everything else is shared. The
-    per-event columns travel as three arrays that PostgreSQL unnests: no row objects in Python.
+    `objects` holds (object_id, plan_id, member_id) per event, `summaries` (if given) one summary
+    per event; everything else is shared. The per-event columns travel as arrays that PostgreSQL
+    unnests: no row objects in Python.
     """
     if not objects:
         return 0
+    if summaries is not None and len(summaries) != len(objects):
+        raise ValueError("record_many: one summary per object")
     shared = _event(actor=actor, action=action, object_type=object_type, detail=detail)
     object_ids, plan_ids, member_ids = (list(column) for column in zip(*objects, strict=True))
     with connection.cursor() as cursor:
@@ -73,8 +78,8 @@ def record_many(
             """
             INSERT INTO core_auditevent (actor_id, actor_label, organization_id, action, object_type, summary,
                                          detail, request_id, object_id, plan_id, member_id)
-            SELECT %s, %s, %s, %s, %s, '', %s::jsonb, %s, o, p, m
-            FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) AS t(o, p, m)
+            SELECT %s, %s, %s, %s, %s, s, %s::jsonb, %s, o, p, m
+            FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::text[]) AS t(o, p, m, s)
             """,
             [
                 shared.actor_id,
@@ -87,6 +92,7 @@ def record_many(
                 [str(o) for o in object_ids],
                 plan_ids,
                 member_ids,
+                [s[:300] for s in summaries] if summaries is not None else [""] * len(objects),
             ],
         )
     return len(objects)

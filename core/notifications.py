@@ -8,6 +8,7 @@ that dies between sending and committing sends again rather than losing a notice
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -17,7 +18,20 @@ from core import deadlines
 from core.models import Notification
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class Notice:
+    """One notice for some people: what `notify()` takes, for `notify_many()`."""
+
+    recipients: Iterable[Any]
+    kind: str
+    title: str
+    body: str = ""
+    url: str = ""
+    plan_id: int | None = None
+    email: bool = False
+    dedupe_key: str | None = None
+
+
 def notify(
     *,
     recipients: Iterable[Any],
@@ -30,30 +44,51 @@ def notify(
     dedupe_key: str | None = None,
 ) -> list[Notification]:
     """Put a notice in each recipient's inbox (once per dedupe key and person), and email it if asked."""
-    created: list[Notification] = []
-    for user in {u.pk: u for u in recipients if u is not None and u.is_active}.values():
-        key = f"{dedupe_key}:{user.pk}" if dedupe_key else None
-        if key and Notification.objects.filter(dedupe_key=key).exists():
-            continue
-        notification = Notification.objects.create(
-            recipient=user,
-            kind=kind,
-            title=title[:200],
-            body=body,
-            url=url,
-            plan_id=plan_id,
-            email_wanted=email and bool(user.email),
-            dedupe_key=key,
-        )
-        if notification.email_wanted:
-            deadlines.schedule(
-                kind="notification.email",
-                key=f"notification-email:{notification.pk}",
-                due_at=timezone.now(),
-                plan_id=plan_id,
-                payload={"notification_id": notification.pk},
+    return notify_many(
+        [Notice(recipients, kind, title, body=body, url=url, plan_id=plan_id, email=email, dedupe_key=dedupe_key)]
+    )
+
+
+@transaction.atomic
+def notify_many(notices: Iterable[Notice]) -> list[Notification]:
+    """`notify()` for many notices in a fixed number of statements (a batch of deadlines): one
+    read of the dedupe keys already used, one INSERT of the notices, one of their email deadlines."""
+    rows: dict[str | None, list[Notification]] = {}
+    for notice in notices:
+        for user in {u.pk: u for u in notice.recipients if u is not None and u.is_active}.values():
+            key = f"{notice.dedupe_key}:{user.pk}" if notice.dedupe_key else None
+            if key is not None and key in rows:
+                continue  # the same notice twice in one batch
+            rows.setdefault(key, []).append(
+                Notification(
+                    recipient=user,
+                    kind=notice.kind,
+                    title=notice.title[:200],
+                    body=notice.body,
+                    url=notice.url,
+                    plan_id=notice.plan_id,
+                    email_wanted=notice.email and bool(user.email),
+                    dedupe_key=key,
+                )
             )
-        created.append(notification)
+    keys = [key for key in rows if key is not None]
+    for used in Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True) if keys else ():
+        del rows[used]
+    created = Notification.objects.bulk_create([n for batch in rows.values() for n in batch])
+    now = timezone.now()
+    deadlines.schedule_many(
+        [
+            {
+                "kind": "notification.email",
+                "key": f"notification-email:{n.pk}",
+                "due_at": now,
+                "plan_id": n.plan_id,
+                "payload": {"notification_id": n.pk},
+            }
+            for n in created
+            if n.email_wanted
+        ]
+    )
     return created
 
 
@@ -62,9 +97,16 @@ def email_address(*, to: str, kind: str, plan_id: int | None, dedupe_key: str, s
     """Email someone by address (a partner's point of contact without an account, a digest). The
     subject may say what kind of notice it is; neither it nor the body names a member."""
     deadlines.schedule(
-        kind="notification.email",
-        key=f"contact-email:{dedupe_key}",
-        due_at=timezone.now(),
-        plan_id=plan_id,
-        payload={"to": to, "kind": kind, "subject": subject},
+        **email_address_deadline(to=to, kind=kind, plan_id=plan_id, dedupe_key=dedupe_key, subject=subject)
     )
+
+
+def email_address_deadline(*, to: str, kind: str, plan_id: int | None, dedupe_key: str, subject: str = "") -> dict:
+    """The deadline `email_address()` schedules, as a spec for `deadlines.schedule_many()`."""
+    return {
+        "kind": "notification.email",
+        "key": f"contact-email:{dedupe_key}",
+        "due_at": timezone.now(),
+        "plan_id": plan_id,
+        "payload": {"to": to, "kind": kind, "subject": subject},
+    }

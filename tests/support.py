@@ -79,7 +79,9 @@ class RedisServer:
 class CeleryProcess:
     """`celery worker` or `celery beat` in its own process group, so SIGKILL takes all of it."""
 
-    def __init__(self, kind: str, env: dict[str, str], app: str = "tests.reliability.worker_app") -> None:
+    def __init__(
+        self, kind: str, env: dict[str, str], app: str = "tests.reliability.worker_app", *, concurrency: int = 1
+    ) -> None:
         self.kind = kind
         self.workdir = Path(tempfile.mkdtemp(prefix=f"celery-{kind}-"))
         self.log_path = self.workdir / "output.log"
@@ -90,7 +92,7 @@ class CeleryProcess:
                 "-P",
                 "prefork",
                 "-c",
-                "1",
+                str(concurrency),
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -31,7 +33,7 @@ from caseloads import services as caseloads
 from caseloads.models import ContactLog, Enrollment, Task
 from core import audit, deadlines
 from core.audit import Action
-from core.notifications import email_address, notify
+from core.notifications import Notice, email_address_deadline, notify, notify_many
 from members.models import Attribution, Member, ReleaseOfInformation
 from organizations.access import Actor
 from organizations.models import Organization, PartnershipContact, Role, User
@@ -125,22 +127,115 @@ def _supervisors(plan_id: int) -> list[User]:
     return list(User.objects.filter(organization_id=plan_id, role=Role.SUPERVISOR, is_active=True))
 
 
-def _tell_practice(plan_id: int, practice_id: int | None, *, kind: str, title: str, url: str, key: str) -> None:
+class _Outbox:
+    """What one change asks of people, collected and written set-based by `flush()`: inbox notices
+    (and their emails), worklist tasks, emails to addresses. It also looks up who to tell, once
+    per member, plan or practice; `prefetch()` does that for a batch of episodes in three queries.
+    Helpers take `outbox=` to add to a batch's; without one they use their own and flush it."""
+
+    def __init__(self) -> None:
+        self.notices: list[Notice] = []
+        self.tasks: list[caseloads.StepTask] = []
+        self.emails: list[dict] = []
+        self._care_managers: dict[int, User | None] = {}
+        self._supervisors: dict[int, list[User]] = {}
+        self._contacts: dict[tuple[int, int], list[PartnershipContact]] = {}
+
+    def prefetch(self, episodes: list[Episode]) -> None:
+        unknown = {e.member_id for e in episodes if not (e.care_manager and e.care_manager.is_active)}
+        unknown -= self._care_managers.keys()
+        if unknown:
+            self._care_managers.update(dict.fromkeys(unknown))
+            enrollments = (
+                Enrollment.objects.active()
+                .filter(member_id__in=unknown)
+                .select_related("care_manager")
+                .order_by("member_id", "-id")
+            )
+            for enrollment in enrollments:
+                if self._care_managers[enrollment.member_id] is None and enrollment.care_manager.is_active:
+                    self._care_managers[enrollment.member_id] = enrollment.care_manager
+        plans = {e.plan_id for e in episodes} - self._supervisors.keys()
+        if plans:
+            for plan_id in plans:
+                self._supervisors[plan_id] = []
+            for user in User.objects.filter(organization_id__in=plans, role=Role.SUPERVISOR, is_active=True):
+                self._supervisors[user.organization_id].append(user)
+        pairs = {(e.plan_id, e.practice_id) for e in episodes if e.practice_id} - self._contacts.keys()
+        if pairs:
+            for pair in pairs:
+                self._contacts[pair] = []
+            contacts = PartnershipContact.objects.filter(
+                partnership__plan_id__in={plan for plan, _ in pairs},
+                partnership__practice_id__in={practice for _, practice in pairs},
+                partnership__status="active",
+                side=PartnershipContact.Side.PRACTICE,
+            ).select_related("user", "partnership")
+            for contact in contacts:
+                pair = (contact.partnership.plan_id, contact.partnership.practice_id)
+                if pair in self._contacts:
+                    self._contacts[pair].append(contact)
+
+    def care_manager(self, member: Member) -> User | None:
+        if member.pk not in self._care_managers:
+            self._care_managers[member.pk] = _care_manager(member)
+        return self._care_managers[member.pk]
+
+    def supervisors(self, plan_id: int) -> list[User]:
+        if plan_id not in self._supervisors:
+            self._supervisors[plan_id] = _supervisors(plan_id)
+        return self._supervisors[plan_id]
+
+    def practice_contacts(self, plan_id: int, practice_id: int | None) -> list[PartnershipContact]:
+        if practice_id is None:
+            return []
+        if (plan_id, practice_id) not in self._contacts:
+            self._contacts[(plan_id, practice_id)] = _practice_contacts(plan_id, practice_id)
+        return self._contacts[(plan_id, practice_id)]
+
+    def flush(self) -> None:
+        notify_many(self.notices)
+        caseloads.tasks_for_steps(self.tasks)
+        deadlines.schedule_many(self.emails)
+        self.notices, self.tasks, self.emails = [], [], []
+
+
+@contextmanager
+def _outbox(outbox: _Outbox | None) -> Iterator[_Outbox]:
+    if outbox is not None:
+        yield outbox
+        return
+    own = _Outbox()
+    yield own
+    own.flush()
+
+
+def _tell_practice(
+    plan_id: int,
+    practice_id: int | None,
+    *,
+    kind: str,
+    title: str,
+    url: str,
+    key: str,
+    outbox: _Outbox | None = None,
+) -> None:
     """Inbox for the practice's contacts with accounts; the designated point of contact is emailed
     too (by address when they have no account). Emails name no member."""
-    for contact in _practice_contacts(plan_id, practice_id):
-        if contact.user is not None:
-            notify(
-                recipients=[contact.user],
-                kind=kind,
-                title=title,
-                url=url,
-                plan_id=plan_id,
-                email=contact.is_primary,
-                dedupe_key=key,
-            )
-        elif contact.is_primary and contact.email:
-            email_address(to=contact.email, kind=kind, plan_id=plan_id, dedupe_key=f"{key}:{contact.pk}")
+    with _outbox(outbox) as out:
+        for contact in out.practice_contacts(plan_id, practice_id):
+            if contact.user is not None:
+                out.notices.append(
+                    Notice(
+                        [contact.user], kind, title, url=url, plan_id=plan_id, email=contact.is_primary, dedupe_key=key
+                    )
+                )
+            elif contact.is_primary and contact.email:
+                out.emails.append(
+                    email_address_deadline(
+                        to=contact.email, kind=kind, plan_id=plan_id, dedupe_key=f"{key}:{contact.pk}"
+                    )
+                )
 
 
 def _hand_to_care_manager(
@@ -152,24 +247,28 @@ def _hand_to_care_manager(
     origin_key: str,
     key: str,
     task_title: str = "",
+    outbox: _Outbox | None = None,
 ) -> None:
     """Something for the plan to do: the care manager is told and gets a worklist task; with no
     care manager (or one who has left), the plan's supervisors are told instead."""
-    care_manager = episode.care_manager if episode.care_manager and episode.care_manager.is_active else None
-    care_manager = care_manager or _care_manager(episode.member)
-    recipients = [care_manager] if care_manager is not None else _supervisors(episode.plan_id)
-    notify(
-        recipients=recipients, kind=kind, title=title, url=episode_url(episode), plan_id=episode.plan_id, dedupe_key=key
-    )
-    if care_manager is not None:
-        caseloads.task_for_step(
-            member=episode.member,
-            owner=care_manager,
-            title=task_title or title,
-            due_date=due_date,
-            origin=Task.Origin.TRANSITION,
-            origin_key=origin_key,
+    with _outbox(outbox) as out:
+        care_manager = episode.care_manager if episode.care_manager and episode.care_manager.is_active else None
+        care_manager = care_manager or out.care_manager(episode.member)
+        recipients = [care_manager] if care_manager is not None else out.supervisors(episode.plan_id)
+        out.notices.append(
+            Notice(recipients, kind, title, url=episode_url(episode), plan_id=episode.plan_id, dedupe_key=key)
         )
+        if care_manager is not None:
+            out.tasks.append(
+                caseloads.StepTask(
+                    member=episode.member,
+                    owner=care_manager,
+                    title=task_title or title,
+                    due_date=due_date,
+                    origin=Task.Origin.TRANSITION,
+                    origin_key=origin_key,
+                )
+            )
 
 
 def episode_url(episode: Episode) -> str:
@@ -748,49 +847,74 @@ def appointment_arrange_transport(*, actor: Actor, appointment: Appointment, arr
 # ---- Deadlines ------------------------------------------------------------------------------------
 
 
-def step_due(*, step_id: int) -> None:
-    """The step's time has come: unmet, it is missed; the care manager is told and gets a task,
-    and the supervisors are told one business day later if it is still unmet."""
-    step = (
-        EpisodeStep.objects.select_for_update(of=("self",))
+def steps_due(*, step_ids: list[int]) -> set[int]:
+    """These steps' time has come: each one still unmet is missed; the care manager is told and
+    gets a task (for a practice's step, to follow up with the practice, which is told too), and
+    the supervisors are told one business day later if it is still unmet. Set-based, a fixed
+    number of statements however many steps come due together (the sweep hands them over in
+    batches; one step is a batch of one).
+
+    Steps locked by someone's transaction right now (a visit being recorded, a discharge being
+    cancelled) are skipped rather than waited for, and returned: the caller tries them again
+    shortly. Waiting could deadlock: that transaction goes on to cancel the step's deadline,
+    whose row the caller holds."""
+    locked = list(
+        EpisodeStep.objects.select_for_update(of=("self",), skip_locked=True)
         .select_related("episode__plan", "episode__member", "episode__care_manager")
-        .filter(pk=step_id)
-        .first()
+        .filter(pk__in=step_ids)
+        .order_by("id")
     )
-    if step is None or step.status != Status.OPEN or step.episode.status != Episode.Status.OPEN:
-        return
-    episode = step.episode
-    step.status = Status.MISSED
-    step.missed_at = timezone.now()
-    step.escalation = EpisodeStep.Escalation.CARE_MANAGER
-    step.save(update_fields=["status", "missed_at", "escalation"])
-    who = "the practice" if step.side == Side.PRACTICE else "the plan"
-    title = f"Overdue ({who}): {step.get_kind_display().lower()} for {episode.member.full_name}"
-    _hand_to_care_manager(
-        episode,
-        kind="transition_overdue",
-        title=title,
-        task_title=title if step.side == Side.PLAN else f"Follow up with the practice: {title}",
-        due_date=timezone.localdate(timezone=episode.plan.tz),
-        origin_key=f"episode-step:{step.pk}",
-        key=f"overdue:{step.pk}",
+    busy = set(step_ids) - {step.pk for step in locked}
+    steps = [s for s in locked if s.status == Status.OPEN and s.episode.status == Episode.Status.OPEN]
+    if not steps:
+        return busy
+    now = timezone.now()
+    EpisodeStep.objects.filter(pk__in=[step.pk for step in steps]).update(
+        status=Status.MISSED, missed_at=now, escalation=EpisodeStep.Escalation.CARE_MANAGER
     )
-    if step.side == Side.PRACTICE:
-        _tell_practice(
-            episode.plan_id,
-            episode.practice_id,
+    out = _Outbox()
+    out.prefetch([step.episode for step in steps])
+    calendars: dict[int, object] = {}
+    escalations = []
+    for step in steps:
+        step.status, step.missed_at, step.escalation = Status.MISSED, now, EpisodeStep.Escalation.CARE_MANAGER
+        episode = step.episode
+        who = "the practice" if step.side == Side.PRACTICE else "the plan"
+        title = f"Overdue ({who}): {step.get_kind_display().lower()} for {episode.member.full_name}"
+        _hand_to_care_manager(
+            episode,
             kind="transition_overdue",
             title=title,
-            url=episode_url(episode),
+            task_title=title if step.side == Side.PLAN else f"Follow up with the practice: {title}",
+            due_date=timezone.localdate(now, timezone=episode.plan.tz),
+            origin_key=f"episode-step:{step.pk}",
             key=f"overdue:{step.pk}",
+            outbox=out,
         )
-    deadlines.schedule(
-        kind="transitions.step_escalate",
-        key=f"{_step_key(step)}escalate:{step.missed_at.isoformat()}",
-        due_at=business_calendar(episode.plan).add_business_days(timezone.now(), 1),
-        plan_id=episode.plan_id,
-        payload={"step_id": step.pk},
-    )
+        if step.side == Side.PRACTICE:
+            _tell_practice(
+                episode.plan_id,
+                episode.practice_id,
+                kind="transition_overdue",
+                title=title,
+                url=episode_url(episode),
+                key=f"overdue:{step.pk}",
+                outbox=out,
+            )
+        if episode.plan_id not in calendars:
+            calendars[episode.plan_id] = business_calendar(episode.plan)
+        escalations.append(
+            {
+                "kind": "transitions.step_escalate",
+                "key": f"{_step_key(step)}escalate:{now.isoformat()}",
+                "due_at": calendars[episode.plan_id].add_business_days(now, 1),
+                "plan_id": episode.plan_id,
+                "payload": {"step_id": step.pk},
+            }
+        )
+    out.flush()
+    deadlines.schedule_many(escalations)
+    return busy
 
 
 def step_escalate(*, step_id: int) -> None:

@@ -170,7 +170,7 @@ def test_two_sweeps_at_once_do_not_double_anything(start, probe_redis):
     assert sum(claimed) == 300  # SKIP LOCKED: every row claimed by exactly one sweep
     # Duplicate messages on top (a sweep retried after a timeout): fire every row twice more.
     for d in scheduled:
-        deadlines._send([d.pk, d.pk])
+        deadlines.send_ids([d.pk, d.pk])
     start("worker")
     wait_for(
         lambda: Deadline.objects.filter(kind="probe.effect", state="done").count() == 300,

@@ -128,7 +128,7 @@ def test_two_sweeps_at_once_and_duplicate_messages_act_on_each_step_once(start):
     claimed = two_sweeps_at_once()
     assert sum(claimed) == 50  # SKIP LOCKED: each row claimed by exactly one sweep
     for d in Deadline.objects.filter(kind="transitions.step_due"):
-        deadlines._send([d.pk, d.pk])  # and every message delivered twice more
+        deadlines.send_ids([d.pk, d.pk])  # and every message delivered twice more
     start("worker")
     wait_for(lambda: _done() == 50, timeout=120, what="all 50 step deadlines done")
     time.sleep(1)

@@ -143,6 +143,88 @@ def test_a_practice_step_missed_tells_the_practice_and_gives_the_care_manager_a_
     assert task.owner == world.a_cm and task.title.startswith("Follow up with the practice")
 
 
+def _make_step_deadlines_due(episodes_: list[Episode]) -> list[int]:
+    rows = Deadline.objects.filter(
+        kind="transitions.step_due",
+        state="pending",
+        payload__step_id__in=[s.pk for e in episodes_ for s in e.steps.all()],
+    )
+    ids = list(rows.order_by("id").values_list("pk", flat=True))
+    Deadline.objects.filter(pk__in=ids).update(due_at=timezone.now() - dt.timedelta(seconds=1))
+    return ids
+
+
+def test_steps_coming_due_together_are_acted_on_once_each_in_a_fixed_number_of_queries(setup, send):
+    """The sweep hands a backlog over in batches; a batch of 15 steps costs what one of 5 does."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    world = setup
+    one = [discharge(send, world, visit="V1")]
+    three = [discharge(send, world, visit=f"V{n}") for n in (2, 3, 4)]
+    small_ids, big_ids = _make_step_deadlines_due(one), _make_step_deadlines_due(three)
+    with CaptureQueriesContext(connection) as small:
+        assert deadlines.fire_many(small_ids) == {"done": 5}
+    with CaptureQueriesContext(connection) as big:
+        assert deadlines.fire_many(big_ids) == {"done": 15}
+    assert len(big) == len(small)
+    steps = EpisodeStep.objects.filter(episode__in=[*one, *three])
+    assert {(s.status, s.escalation) for s in steps} == {("missed", 1)}
+    for s in steps:
+        assert Notification.objects.filter(recipient=world.a_cm, dedupe_key=f"overdue:{s.pk}:{world.a_cm.pk}").exists()
+        assert Task.objects.open().filter(origin_key=f"episode-step:{s.pk}", owner=world.a_cm).count() == 1
+        assert Deadline.objects.filter(kind="transitions.step_escalate", payload__step_id=s.pk).count() == 1
+    practice_steps = steps.filter(side="practice").count()
+    told = Notification.objects.filter(recipient=world.p1_contact, kind="transition_overdue")
+    assert practice_steps == 8 and told.count() == practice_steps
+    assert told.filter(email_wanted=True).count() == practice_steps  # the designated contact, by email too
+    assert Notification.objects.filter(kind="transition_overdue").count() == 20 + practice_steps
+    # Delivered again (a lost acknowledgement): nothing more happens.
+    assert deadlines.fire_many(small_ids + big_ids) == {"skipped": 20}
+    assert Notification.objects.filter(kind="transition_overdue").count() == 20 + practice_steps
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_step_someone_is_changing_right_now_is_deferred_not_waited_for(setup, send):
+    """A person's transaction holds the step (and goes on to cancel its deadline, whose row the
+    worker holds): the worker leaves that step for the next sweep instead of deadlocking."""
+    import threading
+
+    from django.db import connections
+
+    world = setup
+    episode = discharge(send, world)
+    ids = _make_step_deadlines_due([episode])
+    follow_up = step(episode, Kind.FOLLOW_UP)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_step():
+        conn = connections.create_connection("default")
+        with conn.cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute("SELECT 1 FROM transitions_episodestep WHERE id = %s FOR UPDATE", [follow_up.pk])
+            locked.set()
+            release.wait(20)
+            cursor.execute("ROLLBACK")
+        conn.close()
+
+    thread = threading.Thread(target=hold_the_step)
+    thread.start()
+    assert locked.wait(10)
+    try:
+        assert deadlines.fire_many(ids) == {"done": 4, "deferred": 1}
+    finally:
+        release.set()
+        thread.join()
+    follow_up.refresh_from_db()
+    assert follow_up.status == "open"  # untouched while it was busy
+    (deferred,) = Deadline.objects.filter(pk__in=ids, state="pending")
+    assert deferred.payload["step_id"] == follow_up.pk and deferred.attempts == 0
+    assert deadlines.fire_many([deferred.pk]) == {"done": 1}  # the next sweep's try
+    follow_up.refresh_from_db()
+    assert (follow_up.status, follow_up.escalation) == ("missed", 1)
+
+
 def test_a_step_met_before_its_deadline_cancels_it_and_met_late_is_not_on_time(setup, send):
     world = setup
     make_release(world.m_a1, world.p1)
