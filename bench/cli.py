@@ -38,6 +38,16 @@ Benchmark CareCoord at scale, in its own database.
    shared-practice-contact, the care-plan page, the API detail, the printable page and the PDF.
 7. Loads a generated 100,000-row roster with members.roster.load() inside the plan, twice
    (new members, then "nothing changed"), and reports rows/second.
+8. ADT in (bench/adt_ingest.py): inpatient stays of Prairie members (A01, A08, A03, the member
+   id in IN1 and PID-3) sent as the demo hospital's feed over HTTP (test client; one message per
+   request, then batches) and over MLLP (the real `mllp_listen` in a subprocess; one connection,
+   then several at once), reported as messages/second; then the same kind of messages through
+   the service in-process with parse, match and apply timed and queries counted per message.
+9. Deadlines (bench/deadline_sweep.py): generates discharges with 100,000 due transition-step
+   deadlines (set-based SQL, a fresh tag each run), starts a private Redis and one
+   `celery worker -c 2`, sends it the sweep task, and times until every deadline is finished
+   (each acted on by the real handler); then counts the effects (each step missed once, one
+   task per plan step, no notice twice).
 
 Targets: list and search median under 30 ms, with a query count that does not grow with page
 size; referral queue and API median under 30 ms, within 3x of the raw SQL's median, queries flat
@@ -46,7 +56,8 @@ same for 10 and for 500 care managers (and the caseload page's the same for a sm
 400-member caseload); care-plan page and API detail median under 100 ms (the issue gives no time
 for it; the printable page and PDF are timed but not judged), the query count of the page, API,
 printable page and PDF the same for the 10- and the 200-item plan; roster import at least 20,000
-rows/s. Exit status is 0 (it is a report) unless --strict.
+rows/s; ADT over MLLP at least 500 messages/s; 100,000 due deadlines swept and acted on by one worker
+in under 2 minutes. Exit status is 0 (it is a report) unless --strict.
 """
 
 
@@ -141,6 +152,41 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--skip-import", action="store_true", help="skip the roster import measurement")
     p.add_argument(
+        "--adt-messages",
+        type=_positive,
+        default=3_000,
+        metavar="N",
+        help="ADT messages per transport measurement (a multiple of 3: A01, A08, A03 per stay; default 3,000). "
+        "Five sets of N are sent (HTTP single, HTTP batches, MLLP one connection, MLLP several, in-process split), "
+        "each to its own members: the plan needs 5N/3 attributed members",
+    )
+    p.add_argument(
+        "--mllp-workers", type=_positive, default=4, metavar="N", help="mllp_listen --workers (default 4, its default)"
+    )
+    p.add_argument("--skip-adt", action="store_true", help="skip the ADT ingest measurements")
+    p.add_argument(
+        "--deadlines",
+        type=_positive,
+        default=100_000,
+        metavar="N",
+        help="due deadlines to generate and have one worker act on (a multiple of 5; default 100,000)",
+    )
+    p.add_argument(
+        "--worker-concurrency",
+        type=_positive,
+        default=2,
+        metavar="N",
+        help="the worker's -c (default 2, as make run and docker-compose run it)",
+    )
+    p.add_argument(
+        "--deadline-timeout",
+        type=_positive,
+        default=1800,
+        metavar="SECONDS",
+        help="give up on the deadline measurement after this long (default 1800)",
+    )
+    p.add_argument("--skip-deadlines", action="store_true", help="skip the deadline sweep measurement")
+    p.add_argument(
         "--explain",
         action="store_true",
         help="for every scenario that missed its target, print EXPLAIN (ANALYZE, BUFFERS) of its slowest SELECTs",
@@ -165,7 +211,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     # Imported only now: Django is set up, with the benchmark database.
-    from bench import care_plan_page, caseload_dashboard, explain, referral_queue, report, roster_import, web
+    from bench import (
+        adt_ingest,
+        care_plan_page,
+        caseload_dashboard,
+        deadline_sweep,
+        explain,
+        referral_queue,
+        report,
+        roster_import,
+        web,
+    )
 
     database = url.rsplit("/", 1)[-1]
     say(f"Database {database} ({'created' if created else 'exists'}), migrated.")
@@ -190,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     careplan_generation = None
     careplan_results: list = []
     imported = None
+    ingest = None
+    swept = None
     try:
         if not args.skip_web:
             say("Measuring pages and API ...")
@@ -213,6 +271,14 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_import:
             say("Measuring roster import ...")
             imported = roster_import.run(rows=args.import_rows, keep=args.keep_import_members, say=say)
+        if not args.skip_adt:
+            say("Measuring ADT ingest ...")
+            ingest = adt_ingest.run(count=args.adt_messages, listener_workers=args.mllp_workers, say=say)
+        if not args.skip_deadlines:
+            say("Measuring the deadline sweep ...")
+            swept = deadline_sweep.run(
+                deadlines=args.deadlines, concurrency=args.worker_concurrency, timeout=args.deadline_timeout, say=say
+            )
     except environment.BenchError as exc:
         say(f"bench: {exc}")
         return 2
@@ -273,6 +339,18 @@ def main(argv: list[str] | None = None) -> int:
         )
         print()
         print(report.import_table(imported))
+    if ingest:
+        print()
+        print(report.ingest_header(ingest))
+        print()
+        print(report.ingest_table(ingest))
+        print()
+        print(report.ingest_split_table(ingest))
+    if swept:
+        print()
+        print(report.sweep_header(swept))
+        print()
+        print(report.sweep_table(swept))
     if web.DOUBLED_QUESTION_MARK:
         print()
         print(
@@ -289,7 +367,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{report.DASHBOARD_MEDIAN_MS:g} ms, queries fixed (the same for 10 and 500 care managers, for a small and "
         f"a big caseload); care-plan page and API detail median < {report.CAREPLAN_MEDIAN_MS:g} ms, queries "
         "fixed (page, API, printable page and PDF: the same for 10 and 200 items); roster import >= "
-        f"{report.IMPORT_ROWS_PER_SECOND:,} rows/s."
+        f"{report.IMPORT_ROWS_PER_SECOND:,} rows/s; ADT over MLLP >= {report.MLLP_PER_SECOND} messages/s; "
+        f"{report.SWEEP_DEADLINES:,} deadlines acted on in < {report.SWEEP_SECONDS} s."
     )
     total_missed = (
         len(missed)
@@ -297,6 +376,8 @@ def main(argv: list[str] | None = None) -> int:
         + report.referral_missed(referral_rows)
         + report.sized_missed(caseload_rows)
         + report.sized_missed(careplan_rows)
+        + (report.ingest_missed(ingest) if ingest else 0)
+        + (report.sweep_missed(swept) if swept else 0)
     )
     print(f"Result: {'all targets met' if not total_missed else f'{total_missed} target(s) MISSED'}.")
     print(

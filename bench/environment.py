@@ -41,6 +41,11 @@ def configure() -> str:
             "set BENCH_DATABASE_URL to another database."
         )
     os.environ["DATABASE_URL"] = url
+    # Deadlines due at once are handed to the broker after commit. This process's broker is an
+    # in-memory one, so none of its messages (ids of rows in the benchmark database) can reach a
+    # developer's worker, which would look those ids up in its own database. The deadline-sweep
+    # measurement starts a Redis and a worker of its own.
+    os.environ["CELERY_BROKER_URL"] = "memory://"
     # seed_demo stores the roster file it imports; keep the big one out of the developer's var/.
     os.environ["CARECOORD_VAR_DIR"] = os.environ.get("BENCH_VAR_DIR") or str(BASE_DIR / "var" / "bench")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "carecoord.settings")

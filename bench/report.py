@@ -7,8 +7,10 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bench.adt_ingest import IngestRun
 from bench.care_plan_page import Result as CarePlanResult
 from bench.caseload_dashboard import Result as CaseloadResult
+from bench.deadline_sweep import SweepRun
 from bench.referral_queue import Result as ReferralResult
 from bench.roster_import import ImportRun
 from bench.web import Measurement
@@ -284,3 +286,124 @@ def careplan_table(table_rows: list[SizedRow]) -> str:
     return sized_table(
         table_rows, title="care plan", count_header="items", seen=lambda r: r.items_seen, targets=CAREPLAN_TARGETS
     )
+
+
+# ADT in and the deadline sweep (issue 5) ----------------------------------------------------------
+
+MLLP_PER_SECOND = 500  # messages/s over MLLP
+SWEEP_DEADLINES = 100_000
+SWEEP_SECONDS = 120  # for SWEEP_DEADLINES, one worker
+
+
+def _mllp_verdict(name: str, per_second: float) -> tuple[str, str]:
+    if name.startswith("MLLP"):
+        return f">= {MLLP_PER_SECOND} msg/s", OK if per_second >= MLLP_PER_SECOND else MISSED
+    return NONE, NONE
+
+
+def ingest_missed(run: IngestRun) -> int:
+    """The MLLP target is met when the listener reaches it on any of the connection counts."""
+    mllp = [t.per_second for t in run.throughputs if t.name.startswith("MLLP")]
+    return int(bool(mllp) and max(mllp) < MLLP_PER_SECOND)
+
+
+def ingest_header(run: IngestRun) -> str:
+    from bench import adt_ingest
+
+    total = run.throughputs[0].messages if run.throughputs else 0
+    return "\n".join(
+        [
+            f"ADT in: {total:,} messages per row (A01, A08, A03 of {total // 3:,} inpatient stays, one member each, "
+            "member id in IN1 and PID-3; each A03 opens an episode with five deadlines), every ACK checked AA.",
+            f"HTTP: test client in-process as {adt_ingest.INTERFACE_USER} (token). MLLP: manage.py mllp_listen "
+            f"--workers {run.listener_workers} in a subprocess on loopback; each connection sends a message after "
+            "the ACK of the one before. Split: transitions.services.adt_receive in-process, parts timed inside it.",
+        ]
+    )
+
+
+def ingest_table(run: IngestRun) -> str:
+    body = []
+    for t in run.throughputs:
+        target, verdict = _mllp_verdict(t.name, t.per_second)
+        body.append(
+            [
+                t.name,
+                f"{t.messages:,}",
+                f"{t.seconds:.1f}",
+                f"{t.per_second:,.0f}",
+                f"{t.queries / t.messages:.1f}" if t.queries is not None else NONE,
+                target,
+                verdict,
+            ]
+        )
+    headers = ["ADT ingest", "messages", "seconds", "msg/s", "queries/msg", "target", "verdict"]
+    return _table(headers, body, right={1, 2, 3, 4})
+
+
+def ingest_split_table(run: IngestRun) -> str:
+    body = []
+    for split in run.splits:
+        med = split.med
+        body.append(
+            [
+                split.event,
+                f"{split.messages:,}",
+                f"{med(split.total_ms):.2f}",
+                f"{med(split.parse_ms):.2f}",
+                f"{med(split.match_ms):.2f}",
+                f"{med(split.apply_ms):.2f}",
+                f"{split.rest_ms:.2f}",
+                f"{statistics.median(split.queries):.0f}",
+            ]
+        )
+    headers = ["in-process", "messages", "total ms", "parse ms", "match ms", "apply ms", "store+ack ms", "queries"]
+    return _table(headers, body, right=set(range(1, 8)))
+
+
+def sweep_missed(run: SweepRun) -> int:
+    return int(_sweep_verdict(run) == MISSED)
+
+
+def _sweep_verdict(run: SweepRun) -> str:
+    """Judged at the target's size only; a smaller run is a rehearsal (its time is scaled, shown, not judged)."""
+    if run.generated.deadlines < SWEEP_DEADLINES:
+        return NONE
+    ok = run.seconds < SWEEP_SECONDS and run.done == run.generated.deadlines and not run.noticed_twice
+    return OK if ok else MISSED
+
+
+def sweep_header(run: SweepRun) -> str:
+    g = run.generated
+    return "\n".join(
+        [
+            f"Deadlines: {g.deadlines:,} due transitions.step_due deadlines of {g.episodes:,} generated discharges "
+            f"(tag {g.tag}; generated in {g.seconds:.1f}s, not counted), one celery worker -c {run.concurrency} on a "
+            f"private Redis; clock from sending the sweep task to every deadline finished ({run.sweeps} sweep(s); "
+            f"one hands over up to {run.sweep_row_limit:,}).",
+            f"In-process first, one by one: {run.sample.deadlines} deadlines of the same kind, median "
+            f"{run.sample.median_queries:.0f} queries and {run.sample.median_ms:.2f} ms each.",
+            f"Effects: {run.missed_steps:,} of {run.steps:,} steps missed and told once; {run.tasks:,} worklist tasks; "
+            f"{run.notices:,} overdue notices ({run.noticed_twice} sent twice); {run.escalations:,} escalations "
+            f"scheduled. States: {', '.join(f'{k} {v:,}' for k, v in sorted(run.states.items()))}.",
+        ]
+    )
+
+
+def sweep_table(run: SweepRun) -> str:
+    target = f"{SWEEP_DEADLINES:,} in < {SWEEP_SECONDS} s"
+    scaled = run.seconds * SWEEP_DEADLINES / run.generated.deadlines if run.generated.deadlines else 0.0
+    body = [
+        [
+            "sweep and act, one worker",
+            f"{run.generated.deadlines:,}",
+            f"{run.seconds:.1f}",
+            f"{run.per_second:,.0f}",
+            f"{scaled:.1f}",
+            f"{run.emails_seconds:.1f}",
+            target,
+            _sweep_verdict(run),
+        ]
+    ]
+    headers = ["deadlines", "rows", "seconds", "per s", "s per 100k", "with emails s", "target", "verdict"]
+    return _table(headers, body, right={1, 2, 3, 4, 5})
