@@ -116,13 +116,6 @@ def _practice_contacts(plan_id: int, practice_id: int | None) -> list[Partnershi
     )
 
 
-def _practice_owner(plan_id: int, practice_id: int | None) -> User | None:
-    for contact in _practice_contacts(plan_id, practice_id):
-        if contact.is_primary and contact.user is not None and contact.user.is_active:
-            return contact.user
-    return None
-
-
 def _supervisors(plan_id: int) -> list[User]:
     return list(User.objects.filter(organization_id=plan_id, role=Role.SUPERVISOR, is_active=True))
 
@@ -192,6 +185,13 @@ class _Outbox:
         if (plan_id, practice_id) not in self._contacts:
             self._contacts[(plan_id, practice_id)] = _practice_contacts(plan_id, practice_id)
         return self._contacts[(plan_id, practice_id)]
+
+    def practice_owner(self, plan_id: int, practice_id: int | None) -> User | None:
+        """Who owns the practice's steps: its designated point of contact, if they have an account."""
+        for contact in self.practice_contacts(plan_id, practice_id):
+            if contact.is_primary and contact.user is not None and contact.user.is_active:
+                return contact.user
+        return None
 
     def flush(self) -> None:
         notify_many(self.notices)
@@ -412,64 +412,74 @@ def episode_open(*, encounter: Encounter) -> Episode:
     episode = Episode.objects.select_for_update().filter(encounter=encounter).first()
     if episode is not None and episode.status != Episode.Status.CANCELLED:
         return episode  # a second A03 for the same stay (an update): the episode stands
+    created = episode is None
     if episode is None:
         episode = Episode.objects.create(encounter=encounter, **fields)
     else:
         for name, value in fields.items():
             setattr(episode, name, value)
         episode.save()
-    practice_owner = _practice_owner(plan.pk, practice.pk if practice else None)
+    out = _Outbox()
+    practice_owner = out.practice_owner(plan.pk, practice.pk if practice else None)
+    # Reopened after a cancelled discharge: the steps exist (cancelled) and start over.
+    existing = {step.kind: step for step in episode.steps.all()} if not created else {}
+    steps = []
     for kind, rule in STEPS.items():
-        step, _ = EpisodeStep.objects.update_or_create(
-            episode=episode,
-            kind=kind,
-            defaults={
-                "plan": plan,
-                "side": rule.side,
-                "owner": care_manager if rule.side == Side.PLAN else practice_owner,
-                "due_at": _due(rule, discharged_at, plan),
-                "status": Status.OPEN,
-                "met_at": None,
-                "met_by": None,
-                "met_note": "",
-                "missed_at": None,
-                "escalation": EpisodeStep.Escalation.NONE,
+        step = existing.get(kind) or EpisodeStep(episode=episode, kind=kind)
+        step.plan = plan
+        step.side = rule.side
+        step.owner = care_manager if rule.side == Side.PLAN else practice_owner
+        step.due_at = _due(rule, discharged_at, plan)
+        step.status, step.met_at, step.met_by, step.met_note = Status.OPEN, None, None, ""
+        step.missed_at, step.escalation = None, EpisodeStep.Escalation.NONE
+        steps.append(step)
+    EpisodeStep.objects.bulk_create([step for step in steps if step.pk is None])
+    if existing:
+        EpisodeStep.objects.bulk_update(
+            list(existing.values()),
+            ["plan", "side", "owner", "due_at", "status", "met_at", "met_by", "met_note", "missed_at", "escalation"],
+        )
+    deadlines.schedule_many(
+        [
+            *(
+                {
+                    "kind": "transitions.step_due",
+                    "key": f"{_step_key(step)}due:{episode.opened_at.isoformat()}",
+                    "due_at": step.due_at,
+                    "plan_id": plan.pk,
+                    "payload": {"step_id": step.pk},
+                }
+                for step in steps
+            ),
+            {
+                "kind": "transitions.episode_close",
+                "key": f"episode:{episode.pk}:close:{episode.opened_at.isoformat()}",
+                "due_at": discharged_at + dt.timedelta(days=EPISODE_WINDOW_DAYS),
+                "plan_id": plan.pk,
+                "payload": {"episode_id": episode.pk},
             },
-        )
-        deadlines.schedule(
-            kind="transitions.step_due",
-            key=f"{_step_key(step)}due:{episode.opened_at.isoformat()}",
-            due_at=step.due_at,
-            plan_id=plan.pk,
-            payload={"step_id": step.pk},
-        )
-        if rule.side == Side.PLAN and care_manager is not None:
-            caseloads.task_for_step(
-                member=member,
-                owner=care_manager,
-                title=f"{rule.label} (after discharge {discharged_at.astimezone(plan.tz):%b %-d})",
-                due_date=step.due_at.astimezone(plan.tz).date(),
-                origin=Task.Origin.TRANSITION,
-                origin_key=f"episode-step:{step.pk}",
-            )
-    deadlines.schedule(
-        kind="transitions.episode_close",
-        key=f"episode:{episode.pk}:close:{episode.opened_at.isoformat()}",
-        due_at=discharged_at + dt.timedelta(days=EPISODE_WINDOW_DAYS),
-        plan_id=plan.pk,
-        payload={"episode_id": episode.pk},
+        ]
     )
     _refresh(episode)
+    if care_manager is not None:
+        for step, rule in zip(steps, STEPS.values(), strict=True):
+            if rule.side == Side.PLAN:
+                out.tasks.append(
+                    caseloads.StepTask(
+                        member=member,
+                        owner=care_manager,
+                        title=f"{rule.label} (after discharge {discharged_at.astimezone(plan.tz):%b %-d})",
+                        due_date=step.due_at.astimezone(plan.tz).date(),
+                        origin=Task.Origin.TRANSITION,
+                        origin_key=f"episode-step:{step.pk}",
+                    )
+                )
     where = encounter.facility.name if encounter.facility_id else encounter.sending_facility
     title = f"{member.full_name} discharged from {where}: follow-up visit due within 7 days"
+    key = f"discharge:{episode.pk}:{discharged_at:%Y%m%d%H%M}"
     if care_manager is not None:
-        notify(
-            recipients=[care_manager],
-            kind="discharge",
-            title=title,
-            url=episode_url(episode),
-            plan_id=plan.pk,
-            dedupe_key=f"discharge:{episode.pk}:{discharged_at:%Y%m%d%H%M}",
+        out.notices.append(
+            Notice([care_manager], "discharge", title, url=episode_url(episode), plan_id=plan.pk, dedupe_key=key)
         )
     _tell_practice(
         plan.pk,
@@ -477,8 +487,10 @@ def episode_open(*, encounter: Encounter) -> Episode:
         kind="discharge",
         title=title,
         url=episode_url(episode),
-        key=f"discharge:{episode.pk}:{discharged_at:%Y%m%d%H%M}",
+        key=key,
+        outbox=out,
     )
+    out.flush()
     from careplans.services import careplan_review_prompt
 
     careplan_review_prompt(
