@@ -154,9 +154,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--adt-messages",
         type=_positive,
-        default=3_000,
+        default=1_500,
         metavar="N",
-        help="ADT messages per transport measurement (a multiple of 3: A01, A08, A03 per stay; default 3,000). "
+        help="ADT messages per transport measurement (a multiple of 3: A01, A08, A03 per stay; default 1,500). "
         "Five sets of N are sent (HTTP single, HTTP batches, MLLP one connection, MLLP several, in-process split), "
         "each to its own members: the plan needs 5N/3 attributed members",
     )

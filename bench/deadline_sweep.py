@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bench.environment import PLAN_NAME, BenchError
+from bench.environment import IN_MEMORY_BROKER, PLAN_NAME, BenchError
 
 KIND = "transitions.step_due"
 TAG_PREFIX = "bench-sweep-"
@@ -319,7 +319,7 @@ def run(*, deadlines: int, concurrency: int, timeout: float, say: Callable[[str]
         worker = CeleryProcess("worker", env, app="carecoord", concurrency=concurrency)
         worker.wait_ready(timeout=120)
         # Celery reads CELERY_BROKER_URL from the environment before its own arguments, and
-        # bench.environment set that to memory:// for everything else; for this phase, the worker's Redis.
+        # bench.environment set that to an in-memory broker for everything else; for this phase, the worker's Redis.
         os.environ["CELERY_BROKER_URL"] = redis.url
         broker = Celery(broker=redis.url)
         since = _now(connection)
@@ -349,7 +349,7 @@ def run(*, deadlines: int, concurrency: int, timeout: float, say: Callable[[str]
                 break
         broker.close()
     finally:
-        os.environ["CELERY_BROKER_URL"] = "memory://"
+        os.environ["CELERY_BROKER_URL"] = IN_MEMORY_BROKER
         if worker is not None:
             worker.stop()
         redis.kill()

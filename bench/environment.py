@@ -17,6 +17,7 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/carecoord_bench"
 DEVELOPMENT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/carecoord"  # settings.py's default
 BASE_DIR = Path(__file__).resolve().parent.parent
 PLAN_NAME = "Prairie Health Plan"
+IN_MEMORY_BROKER = "memory://localhost/"  # kombu's in-process transport (with a host, so it does not warn)
 # Tables a big roster import or cleanup changes; vacuumed so measurements see a settled database.
 MEMBER_TABLES = ("members_member", "members_eligibilityspan", "members_attribution")
 
@@ -45,7 +46,7 @@ def configure() -> str:
     # in-memory one, so none of its messages (ids of rows in the benchmark database) can reach a
     # developer's worker, which would look those ids up in its own database. The deadline-sweep
     # measurement starts a Redis and a worker of its own.
-    os.environ["CELERY_BROKER_URL"] = "memory://"
+    os.environ["CELERY_BROKER_URL"] = IN_MEMORY_BROKER
     # seed_demo stores the roster file it imports; keep the big one out of the developer's var/.
     os.environ["CARECOORD_VAR_DIR"] = os.environ.get("BENCH_VAR_DIR") or str(BASE_DIR / "var" / "bench")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "carecoord.settings")

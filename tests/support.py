@@ -10,8 +10,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,6 +23,37 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def row_locked(table: str, row_id: int) -> Iterator[None]:
+    """While the block runs, another connection holds `SELECT … FOR UPDATE` on one row, as a
+    person's transaction (or another worker) would. Needs a transactional test."""
+    from django.db import connections
+
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        conn = connections.create_connection("default")
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute("BEGIN")
+                cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE", [row_id])
+                locked.set()
+                release.wait(20)
+                cursor.execute("ROLLBACK")
+        finally:
+            locked.set()
+            conn.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    locked.wait(10)
+    try:
+        yield
+    finally:
+        release.set()
+        thread.join()
 
 
 def wait_for(predicate: Callable[[], object], *, timeout: float = 30, interval: float = 0.1, what: str = "") -> object:

@@ -107,32 +107,11 @@ def test_lease_handler_runs_outside_the_lock_and_expired_leases_come_back(world)
 @pytest.mark.django_db(transaction=True)
 def test_sweep_skips_rows_locked_by_another_transaction(world):
     """SKIP LOCKED: a row another sweep (or a firing) holds is not claimed twice."""
-    import threading
-
-    from django.db import connections
+    from tests.support import row_locked
 
     d = deadlines.schedule(kind="test.record", key="lock", due_at=past(), payload={"user_id": world.a_cm.pk})
-    locked = threading.Event()
-    release = threading.Event()
-
-    def hold_lock():
-        conn = connections.create_connection("default")
-        with conn.cursor() as cursor:
-            cursor.execute("BEGIN")
-            cursor.execute("SELECT 1 FROM core_deadline WHERE id = %s FOR UPDATE", [d.pk])
-            locked.set()
-            release.wait(10)
-            cursor.execute("ROLLBACK")
-        conn.close()
-
-    thread = threading.Thread(target=hold_lock)
-    thread.start()
-    locked.wait(10)
-    try:
+    with row_locked("core_deadline", d.pk):
         assert deadlines.sweep() == 0
-    finally:
-        release.set()
-        thread.join()
 
 
 def test_a_deadline_whose_attempts_never_finish_ends_failed(world):

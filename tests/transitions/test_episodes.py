@@ -188,34 +188,14 @@ def test_steps_coming_due_together_are_acted_on_once_each_in_a_fixed_number_of_q
 def test_a_step_someone_is_changing_right_now_is_deferred_not_waited_for(setup, send):
     """A person's transaction holds the step (and goes on to cancel its deadline, whose row the
     worker holds): the worker leaves that step for the next sweep instead of deadlocking."""
-    import threading
-
-    from django.db import connections
+    from tests.support import row_locked
 
     world = setup
     episode = discharge(send, world)
     ids = _make_step_deadlines_due([episode])
     follow_up = step(episode, Kind.FOLLOW_UP)
-    locked, release = threading.Event(), threading.Event()
-
-    def hold_the_step():
-        conn = connections.create_connection("default")
-        with conn.cursor() as cursor:
-            cursor.execute("BEGIN")
-            cursor.execute("SELECT 1 FROM transitions_episodestep WHERE id = %s FOR UPDATE", [follow_up.pk])
-            locked.set()
-            release.wait(20)
-            cursor.execute("ROLLBACK")
-        conn.close()
-
-    thread = threading.Thread(target=hold_the_step)
-    thread.start()
-    assert locked.wait(10)
-    try:
+    with row_locked("transitions_episodestep", follow_up.pk):
         assert deadlines.fire_many(ids) == {"done": 4, "deferred": 1}
-    finally:
-        release.set()
-        thread.join()
     follow_up.refresh_from_db()
     assert follow_up.status == "open"  # untouched while it was busy
     (deferred,) = Deadline.objects.filter(pk__in=ids, state="pending")
