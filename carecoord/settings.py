@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "referrals",
     "careplans",
     "transitions",
+    "caregaps",
 ]
 
 MIDDLEWARE = [

@@ -148,7 +148,7 @@ _COL = {name: i for i, name in enumerate(COLUMNS)}
 _NON_DIGITS = re.compile(r"\D")
 
 
-def _parse_date(raw: str) -> dt.date | None:
+def parse_date(raw: str) -> dt.date | None:
     """YYYY-MM-DD or MM/DD/YYYY (a fast path: this runs several times per row)."""
     try:
         if len(raw) == 10 and raw[4] == "-":
@@ -192,7 +192,7 @@ class _Row:
             if required:
                 self.error(column, "is required")
             return None
-        parsed = _parse_date(raw)
+        parsed = parse_date(raw)
         if parsed is None:
             self.error(column, f"{raw!r} is not a date (use YYYY-MM-DD or MM/DD/YYYY)")
         return parsed

@@ -95,6 +95,8 @@ class Organization(models.Model):
             ("review_adt_messages", "Match or dismiss unmatched ADT messages in the review queue"),
             ("view_transitions", "See transition episodes, their deadlines and the follow-up rates"),
             ("work_transitions", "Act on a transition: outreach, discharge information, appointments, medications"),
+            ("view_care_gaps", "See care gaps: the plan's, or a practice's attributed patients'"),
+            ("import_care_gaps", "Import gap lists from the plan's quality engine"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["kind", "npi"], condition=~Q(npi=""), name="org_unique_npi_per_kind"),

@@ -34,6 +34,7 @@ _PLAN_CARE = {
     "view_careplans",
     "review_adt_messages",
     "view_transitions",
+    "view_care_gaps",
 }
 _CARE_WORK = {
     "triage_referrals",
@@ -54,12 +55,14 @@ _PRACTICE = {
     "answer_record_requests",
     "view_transitions",
     "work_transitions",
+    "view_care_gaps",
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.PLAN_ADMIN: frozenset(
         _PLAN_CARE
-        | {"import_roster", "view_audit", "manage_staff", "manage_partnerships", "review_partnerships"}
+        | {"import_roster", "import_care_gaps", "view_audit", "manage_staff", "manage_partnerships"}
+        | {"review_partnerships"}
         | {"triage_referrals", "assign_referrals", "import_referral_lists", "supervise_caseloads"}
     ),
     Role.SUPERVISOR: frozenset(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import os
 import tempfile
 import time
@@ -464,6 +465,8 @@ class Command(BaseCommand):
         say(f"Care plans ready ({made} new).")
         made = self._transitions(orgs, users)
         say(f"Hospital stays ready ({made} ADT messages received over the feed).")
+        made = self._care_gaps(orgs, users)
+        say(f"Measure catalogs and care gaps ready ({made} new gaps).")
         self.stdout.write("\nDemo logins (password from DEMO_PASSWORD, default 'carecoord-demo'):")
         for username in LOGINS:
             user = users[username]
@@ -687,6 +690,38 @@ class Command(BaseCommand):
                 adt_services.adt_receive(raw="\r".join(segments).encode(), transport="mllp", actor=Actor.system())
                 sent += 1
         return sent
+
+    # Gaps the quality engine reports for Prairie's attributed members: every fifth member, one or
+    # two measures each, some already closed (caregaps: CSV through the same import plans use).
+    GAP_MEASURES = ("BCS", "COL", "CBP", "GSD", "AWV", "PERSIST", "MRP", "WCV")
+
+    def _care_gaps(self, orgs: dict[str, Organization], users: dict[str, User]) -> int:
+        from caregaps import services as gap_services
+        from caregaps.models import CareGap
+        from organizations.access import Actor
+
+        for key in ("prairie", "mesa"):
+            gap_services.measure_catalog_seed(plan=orgs[key])
+        plan = orgs["prairie"]
+        if CareGap.objects.for_plan(plan.pk).exists():
+            return 0
+        numbers = (
+            Member.objects.for_plan(plan.pk)
+            .filter(attributions__end_date__isnull=True)
+            .order_by("member_number")
+            .values_list("member_number", flat=True)[:1500:5]
+        )
+        year_end = dt.date(plan.local_date().year, 12, 31)
+        lines = ["member_id,measure,description,due_date,status"]
+        for n, number in enumerate(numbers):
+            for k in range(1 + n % 2):
+                measure = self.GAP_MEASURES[(n + 3 * k) % len(self.GAP_MEASURES)]
+                status = "closed" if n % 7 == 0 else "open"
+                lines.append(f"{number},{measure},,{year_end.isoformat()},{status}")
+        result = gap_services.gaps_import_csv(
+            actor=Actor.for_user(users["prairie-admin"]), stream=io.BytesIO(("\n".join(lines) + "\n").encode())
+        )
+        return result.created
 
     # (member index among the plan's consented, attributed members, by, source, urgency, final status)
     REFERRAL_SCRIPT = (

@@ -1,0 +1,137 @@
+"""Care gaps: the plan's measure catalog, the gaps its quality engine finds, and each gap's history.
+
+A gap's status is a state machine (ALLOWED below): the plan's engine opens and closes gaps; the
+practice schedules the visit, submits closure evidence or asks for an exclusion; plan staff accept
+or reject what the practice sent. Every move is a GapEvent (who, when, from, to, why).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Now
+
+from caregaps.querysets import CareGapQuerySet, MeasureQuerySet
+from core.ids import uuid7
+from members.models import Member
+from organizations.models import Organization
+
+
+class Measure(models.Model):
+    """One quality measure in the plan's catalog (HEDIS-style): what it is and what closes it."""
+
+    id = models.BigAutoField(primary_key=True)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
+    plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="measures")
+    code = models.CharField(max_length=40, help_text="The plan's code for the measure, as gap files name it.")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    closes_with = models.TextField(blank=True, help_text="What closes the gap: the service, test or documentation.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(db_default=Now())
+
+    objects = MeasureQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["plan", "code"], name="measure_code_once_per_plan")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Status(models.TextChoices):
+    OPEN = "open", "Open"
+    SCHEDULED = "scheduled", "Visit scheduled"
+    EVIDENCE_SUBMITTED = "evidence", "Closure evidence submitted"
+    EXCLUSION_REQUESTED = "exclusion", "Exclusion requested"
+    CLOSED = "closed", "Closed"
+    EXCLUDED = "excluded", "Excluded"
+
+
+OPEN_STATUSES = (Status.OPEN, Status.SCHEDULED, Status.EVIDENCE_SUBMITTED, Status.EXCLUSION_REQUESTED)
+
+# Who moves a gap where. The quality engine (an import) may close any open gap and reopen a
+# closed one; the practice's and the plan's moves are the services' (caregaps.services).
+ALLOWED: dict[str, frozenset[str]] = {
+    Status.OPEN: frozenset({Status.SCHEDULED, Status.EVIDENCE_SUBMITTED, Status.EXCLUSION_REQUESTED, Status.CLOSED}),
+    Status.SCHEDULED: frozenset(
+        {Status.OPEN, Status.SCHEDULED, Status.EVIDENCE_SUBMITTED, Status.EXCLUSION_REQUESTED, Status.CLOSED}
+    ),
+    Status.EVIDENCE_SUBMITTED: frozenset({Status.OPEN, Status.CLOSED}),
+    Status.EXCLUSION_REQUESTED: frozenset({Status.OPEN, Status.EXCLUDED, Status.CLOSED}),
+    Status.CLOSED: frozenset({Status.OPEN}),
+    Status.EXCLUDED: frozenset({Status.OPEN}),
+}
+
+
+class Source(models.TextChoices):
+    CSV = "csv", "Gap file (CSV)"
+    FHIR = "fhir", "FHIR gaps-in-care report"
+    WORKFLOW = "workflow", "CareCoord workflow"
+
+
+class CareGap(models.Model):
+    """One member's gap on one measure, as the plan's quality engine reported it. `source_key`
+    makes imports idempotent: the same gap reported again updates this row, never a second one."""
+
+    id = models.BigAutoField(primary_key=True)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
+    plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="care_gaps")
+    measure = models.ForeignKey(Measure, on_delete=models.PROTECT, related_name="gaps")
+    description = models.CharField(max_length=300, blank=True)
+    due_date = models.DateField(null=True, blank=True, help_text="When the gap must be closed for the measure.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    source = models.CharField(max_length=8, choices=Source.choices)
+    source_key = models.CharField(max_length=200, help_text="Idempotency: the source's identity for this gap.")
+    scheduled_for = models.DateField(null=True, blank=True, help_text="The visit the practice booked to close it.")
+    opened_at = models.DateTimeField(db_default=Now())
+    closed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CareGapQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_date", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "source_key"], name="care_gap_once_per_source_key"),
+            models.CheckConstraint(
+                condition=Q(status__in=["closed", "excluded"], closed_at__isnull=False)
+                | ~Q(status__in=["closed", "excluded"]) & Q(closed_at__isnull=True),
+                name="care_gap_closed_at_matches_status",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["plan", "measure", "status"], name="care_gap_plan_measure"),
+            models.Index(fields=["member", "status"], name="care_gap_member"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.measure} ({self.get_status_display().lower()})"
+
+
+class GapEvent(models.Model):
+    """One move on a gap's history, with what came with it (evidence, a reason)."""
+
+    id = models.BigAutoField(primary_key=True)
+    plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    gap = models.ForeignKey(CareGap, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(db_default=Now())
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    actor_label = models.CharField(max_length=150, help_text="Who, as shown: a person, or the import that did it.")
+    from_status = models.CharField(max_length=10, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=10, choices=Status.choices)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(from_status=F("to_status")) | Q(to_status="scheduled"), name="gap_event_moves"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or 'new'} → {self.to_status}"

@@ -1,0 +1,268 @@
+"""Every write for care gaps. So far: the measure catalog and the import of gap files (CSV).
+
+Gap files follow the roster rule (README, "Roster imports are all or nothing"): every row is
+checked first and every bad row reported (row number, column, reason); one bad row and nothing is
+applied, since a half-applied gap list would show a practice the wrong work. A gap is identified by
+member, measure and due date (`source_key`), so the same file again changes nothing; a gap the
+engine now reports closed is closed, with the move on its history; what a practice did on an open
+gap (a booked visit, evidence sent) is kept when the engine reports it open again.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterator
+from typing import IO
+
+from django.db import transaction
+from django.utils import timezone
+
+from caregaps.models import ALLOWED, OPEN_STATUSES, CareGap, GapEvent, Measure, Source, Status
+from core import audit
+from core.audit import Action
+from members.models import Member
+from members.roster import Rejected, Result, RowError, parse_date
+from organizations.access import Actor
+from organizations.models import Organization
+
+# code, name, description, what closes it. The plan may edit, add and retire measures.
+CATALOG: tuple[tuple[str, str, str, str], ...] = (
+    (
+        "BCS",
+        "Breast cancer screening",
+        "Women 50–74 with a mammogram in the last two years.",
+        "A mammogram: date of service and result.",
+    ),
+    (
+        "COL",
+        "Colorectal cancer screening",
+        "Adults 45–75 screened for colorectal cancer.",
+        "Colonoscopy (10 years), FIT (1 year), stool DNA (3 years) or CT colonography (5 years).",
+    ),
+    (
+        "CBP",
+        "Controlling high blood pressure",
+        "Members with hypertension whose last blood pressure this year was below 140/90.",
+        "The most recent blood pressure reading of the year, below 140/90.",
+    ),
+    (
+        "GSD",
+        "Glycemic status for diabetes",
+        "Members with diabetes whose last HbA1c (or GMI) this year was below 8%.",
+        "The most recent HbA1c or GMI result of the year.",
+    ),
+    (
+        "WCV",
+        "Well-child visits",
+        "Children and adolescents 3–21 with a well-care visit this year.",
+        "A well-care visit with a PCP or OB/GYN.",
+    ),
+    (
+        "PPC",
+        "Prenatal and postpartum care",
+        "A prenatal visit in the first trimester and a postpartum visit 7–84 days after delivery.",
+        "The prenatal and the postpartum visit, with dates.",
+    ),
+    (
+        "FUH",
+        "Follow-up after hospitalization for mental illness",
+        "A follow-up visit with a mental-health provider within 7 (and 30) days of discharge.",
+        "The follow-up visit with a mental-health provider, with its date.",
+    ),
+    (
+        "MRP",
+        "Medication reconciliation post-discharge",
+        "Medications reconciled within 30 days of a discharge.",
+        "The reconciliation, documented in the outpatient record, with its date.",
+    ),
+    (
+        "AWV",
+        "Annual wellness visit",
+        "An annual wellness visit this year.",
+        "The wellness visit: date of service.",
+    ),
+    (
+        "PERSIST",
+        "Condition persistency",
+        "Chronic conditions documented last year and not yet this year (seed 002).",
+        "A visit this year that assesses and documents the condition.",
+    ),
+)
+
+COLUMNS = ("member_id", "measure", "description", "due_date", "status")
+REQUIRED = ("member_id", "measure")
+FILE_STATUSES = {"open": Status.OPEN, "closed": Status.CLOSED}
+MAX_DESCRIPTION = 300
+
+
+@transaction.atomic
+def measure_catalog_seed(*, plan: Organization) -> int:
+    """Put the standard measures in the plan's catalog (those it has already are left as they are).
+    Returns how many were added."""
+    have = set(Measure.objects.for_plan(plan.pk).values_list("code", flat=True))
+    made = Measure.objects.bulk_create(
+        [
+            Measure(plan=plan, code=code, name=name, description=description, closes_with=closes_with)
+            for code, name, description, closes_with in CATALOG
+            if code not in have
+        ],
+        ignore_conflicts=True,  # a catalog being seeded at the same moment by someone else
+    )
+    return len(made)
+
+
+def _rows(text: IO[str], result: Result) -> Iterator[tuple[int, dict[str, str]]]:
+    reader = csv.reader(text)
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        result.errors.append(RowError(1, "file", "The file is empty."))
+        return
+    problems = [RowError(1, c, "required column is missing from the header") for c in REQUIRED if c not in header]
+    problems += [
+        RowError(1, c or "(blank)", f"unknown column; expected some of: {', '.join(COLUMNS)}")
+        for c in header
+        if c not in COLUMNS
+    ]
+    problems += [
+        RowError(1, c, "column appears more than once in the header")
+        for c in sorted({c for c in header if header.count(c) > 1})
+    ]
+    if problems:
+        result.errors.extend(problems)
+        return
+    for row_no, fields in enumerate(reader, start=2):
+        if not fields or (len(fields) == 1 and not fields[0].strip()):
+            continue
+        if len(fields) != len(header):
+            result.errors.append(RowError(row_no, "row", f"has {len(fields)} fields; the header has {len(header)}"))
+            continue
+        yield row_no, {column: fields[i].strip() for i, column in enumerate(header)}
+
+
+@transaction.atomic
+def gaps_import_csv(*, actor: Actor, stream: IO[bytes]) -> Result:
+    """Check and apply one gap file for the actor's plan; raises Rejected (nothing applied) if any
+    row is bad. Columns: member_id, measure (a catalog code), description, due_date (YYYY-MM-DD or
+    MM/DD/YYYY), status (open or closed; blank is open)."""
+    actor.require("organizations.import_care_gaps")
+    plan = actor.organization
+    result = Result()
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    rows = []
+    try:
+        rows = list(_rows(text, result))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        result.errors.append(RowError(1, "file", f"is not a readable UTF-8 CSV file ({exc})"))
+    result.total_rows = len(rows)
+    numbers = {values["member_id"] for _, values in rows}
+    members = dict(
+        Member.objects.for_plan(plan.pk).filter(member_number__in=numbers).values_list("member_number", "pk")
+    )
+    measures = {m.code.upper(): m for m in Measure.objects.for_plan(plan.pk).filter(is_active=True)}
+    wanted: dict[str, tuple[int, int, Measure, str, dt.date | None, str]] = {}
+    for row_no, values in rows:
+        errors = []
+        number, code = values["member_id"], values["measure"].upper()
+        if not number:
+            errors.append(RowError(row_no, "member_id", "is required"))
+        elif number not in members:
+            errors.append(RowError(row_no, "member_id", f"{number!r} is not a member of {plan.name}"))
+        if not code:
+            errors.append(RowError(row_no, "measure", "is required"))
+        elif code not in measures:
+            errors.append(RowError(row_no, "measure", f"{values['measure']!r} is not a measure in the plan's catalog"))
+        description = values.get("description", "")
+        if len(description) > MAX_DESCRIPTION:
+            errors.append(RowError(row_no, "description", f"is longer than {MAX_DESCRIPTION} characters"))
+        due = None
+        if values.get("due_date"):
+            due = parse_date(values["due_date"])
+            if due is None:
+                errors.append(
+                    RowError(row_no, "due_date", f"{values['due_date']!r} is not a date (use YYYY-MM-DD or MM/DD/YYYY)")
+                )
+        status = FILE_STATUSES.get((values.get("status") or "open").lower())
+        if status is None:
+            errors.append(RowError(row_no, "status", f"{values['status']!r} is not open or closed"))
+        if errors:
+            result.errors.extend(errors)
+            continue
+        key = f"csv:{number}:{code}:{due.isoformat() if due else ''}"
+        if key in wanted:
+            result.errors.append(
+                RowError(row_no, "measure", f"the same gap (member, measure, due date) is on row {wanted[key][0]}")
+            )
+            continue
+        wanted[key] = (row_no, members[number], measures[code], description, due, status)
+    if result.errors:
+        result.error_count = len(result.errors)
+        raise Rejected(result)
+    _apply(actor, plan, wanted, result)
+    return result
+
+
+def _apply(actor: Actor, plan: Organization, wanted: dict, result: Result) -> None:
+    now = timezone.now()
+    existing = {g.source_key: g for g in CareGap.objects.select_for_update().filter(plan=plan, source_key__in=wanted)}
+    new, changed, events = [], [], []
+    label = actor.user.get_username() if actor.user is not None else "system"
+    for key, (_row_no, member_id, measure, description, due, status) in wanted.items():
+        gap = existing.get(key)
+        if gap is None:
+            gap = CareGap(
+                plan=plan,
+                member_id=member_id,
+                measure=measure,
+                description=description,
+                due_date=due,
+                status=status,
+                source=Source.CSV,
+                source_key=key,
+                closed_at=now if status == Status.CLOSED else None,
+            )
+            new.append(gap)
+            events.append((gap, "", status, "Reported by the plan's quality engine (gap file)."))
+            continue
+        # The engine closes an open gap, and reopens one it closed; a practice's work on an open
+        # gap and a plan's exclusion stand.
+        moves = (status == Status.CLOSED and gap.status in OPEN_STATUSES) or (
+            status == Status.OPEN and gap.status == Status.CLOSED
+        )
+        if not moves and gap.description == description:
+            result.unchanged += 1
+            continue
+        if moves:
+            assert status in ALLOWED[gap.status]
+            events.append((gap, gap.status, status, "Reported by the plan's quality engine (gap file)."))
+            gap.status = status
+            gap.closed_at = now if status == Status.CLOSED else None
+        gap.description = description
+        gap.updated_at = now
+        changed.append(gap)
+    CareGap.objects.bulk_create(new)
+    if changed:
+        CareGap.objects.bulk_update(changed, ["status", "closed_at", "description", "updated_at"])
+    GapEvent.objects.bulk_create(
+        GapEvent(
+            plan=plan, gap=gap, actor=actor.user, actor_label=label, from_status=before, to_status=after, note=note
+        )
+        for gap, before, after, note in events
+    )
+    result.created, result.updated = len(new), len(changed)
+    audit.record_many(
+        actor=actor,
+        action=Action.CREATE,
+        object_type="care_gap",
+        objects=[(g.public_id, plan.pk, g.member_id) for g in new],
+        summaries=[f"Care gap reported: {g.measure.code}" for g in new],
+    )
+    audit.record_many(
+        actor=actor,
+        action=Action.UPDATE,
+        object_type="care_gap",
+        objects=[(g.public_id, plan.pk, g.member_id) for g in changed],
+        summaries=[f"Care gap {g.get_status_display().lower()}: {g.measure.code}" for g in changed],
+    )
