@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("caseloads.api.urls")),
     path("", include("careplans.api.urls")),
     path("", include("transitions.api.urls")),
+    path("", include("caregaps.api.urls")),
 ]
 
 urlpatterns = [

@@ -12,21 +12,7 @@ from caregaps import services
 from caregaps.models import CareGap, GapEvent, Measure
 from core.models import AuditEvent
 from members.roster import Rejected
-
-
-@pytest.fixture
-def catalog(world):
-    services.measure_catalog_seed(plan=world.plan_a)
-    services.measure_catalog_seed(plan=world.plan_b)
-    return world
-
-
-def gap_file(*rows: str, header: str = "member_id,measure,description,due_date,status") -> io.BytesIO:
-    return io.BytesIO(("\n".join([header, *rows]) + "\n").encode())
-
-
-def _import(world, *rows: str, **kw):
-    return services.gaps_import_csv(actor=world.actor(world.a_admin), stream=gap_file(*rows, **kw))
+from tests.caregaps.conftest import gap_file, import_gaps
 
 
 def test_the_catalog_holds_the_standard_measures_once(catalog):
@@ -41,13 +27,13 @@ def test_a_gap_file_opens_gaps_and_the_same_file_again_changes_nothing(catalog):
     world = catalog
     a1, a2 = world.m_a1.member_number, world.m_a2.member_number
     rows = (f"{a1},BCS,Mammogram due,2026-12-31,open", f"{a2},col,,12/31/2026,", f"{a1},AWV,Wellness visit,,closed")
-    result = _import(world, *rows)
+    result = import_gaps(world, *rows)
     assert (result.total_rows, result.created, result.updated, result.unchanged) == (3, 3, 0, 0)
     gaps = CareGap.objects.for_plan(world.plan_a.pk)
     assert sorted(gaps.values_list("measure__code", "status")) == [("AWV", "closed"), ("BCS", "open"), ("COL", "open")]
     assert GapEvent.objects.filter(gap__in=gaps).count() == 3
     assert AuditEvent.objects.filter(object_type="care_gap", action="create").count() == 3
-    again = _import(world, *rows)
+    again = import_gaps(world, *rows)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
     assert gaps.count() == 3 and GapEvent.objects.filter(gap__in=gaps).count() == 3
 
@@ -55,8 +41,8 @@ def test_a_gap_file_opens_gaps_and_the_same_file_again_changes_nothing(catalog):
 def test_the_engine_closing_a_gap_is_a_move_on_its_history(catalog):
     world = catalog
     a1 = world.m_a1.member_number
-    _import(world, f"{a1},BCS,Mammogram due,2026-12-31,open")
-    result = _import(world, f"{a1},BCS,Mammogram due,2026-12-31,closed")
+    import_gaps(world, f"{a1},BCS,Mammogram due,2026-12-31,open")
+    result = import_gaps(world, f"{a1},BCS,Mammogram due,2026-12-31,closed")
     assert (result.created, result.updated) == (0, 1)
     gap = CareGap.objects.get(plan=world.plan_a, measure__code="BCS")
     assert gap.status == "closed" and gap.closed_at is not None
@@ -67,7 +53,7 @@ def test_every_bad_row_is_reported_and_nothing_is_applied(catalog):
     world = catalog
     a1, b1 = world.m_a1.member_number, world.m_b1.member_number
     with pytest.raises(Rejected) as rejected:
-        _import(
+        import_gaps(
             world,
             f"{a1},BCS,ok,2026-12-31,open",
             f"{b1},BCS,another plan's member,2026-12-31,open",
@@ -99,7 +85,7 @@ def test_every_bad_row_is_reported_and_nothing_is_applied(catalog):
 def test_a_bad_header_or_a_file_that_is_not_text_is_refused_naming_it(catalog):
     world = catalog
     with pytest.raises(Rejected) as rejected:
-        _import(world, "A1,BCS", header="member,measure")
+        import_gaps(world, "A1,BCS", header="member,measure")
     assert {(e.row, e.field) for e in rejected.value.result.errors} == {(1, "member_id"), (1, "member")}
     with pytest.raises(Rejected) as rejected:
         services.gaps_import_csv(actor=world.actor(world.a_admin), stream=io.BytesIO(b"\xff\xfe\x00garbage"))
@@ -118,7 +104,9 @@ def test_only_the_plans_importers_may_import(catalog):
 
 def test_a_practice_sees_the_gaps_of_its_attributed_patients_only(catalog):
     world = catalog
-    _import(world, f"{world.m_a1.member_number},BCS,,2026-12-31,open", f"{world.m_a2.member_number},BCS,,2026-12-31,")
+    import_gaps(
+        world, f"{world.m_a1.member_number},BCS,,2026-12-31,open", f"{world.m_a2.member_number},BCS,,2026-12-31,"
+    )
     services.gaps_import_csv(
         actor=world.actor(world.b_admin), stream=gap_file(f"{world.m_b3.member_number},COL,,2026-12-31,open")
     )

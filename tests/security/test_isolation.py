@@ -74,6 +74,21 @@ class Objects:
     adt_unmatched: object
     episode: object
     appointment: object
+    gap: object
+
+
+def _gap(tag: str, member, uploader):
+    import io
+
+    from caregaps import services as gap_services
+    from caregaps.models import CareGap
+
+    gap_services.measure_catalog_seed(plan=member.plan)
+    gap_services.gaps_import_csv(
+        actor=Actor.for_user(uploader),
+        stream=io.BytesIO(f"member_id,measure,description\n{member.member_number},BCS,Hidden gap {tag}\n".encode()),
+    )
+    return CareGap.objects.get(member=member, measure__code="BCS")
 
 
 def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, organization, uploader) -> Objects:
@@ -160,6 +175,7 @@ def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, or
     record_file = record_request.files.get()
     adt_message, adt_unmatched = _adt_messages(world, tag, member)
     episode, appointment = _episode(tag, member, staff)
+    gap = _gap(tag, member, uploader)
     return Objects(
         member,
         entry,
@@ -185,6 +201,7 @@ def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, or
         adt_unmatched,
         episode,
         appointment,
+        gap,
     )
 
 
@@ -304,6 +321,7 @@ def _value(name: str, objs: Objects):
         "message_id": objs.adt_unmatched.public_id,
         "episode_id": objs.episode.public_id,
         "appointment_id": objs.appointment.public_id,
+        "gap_id": objs.gap.public_id,
     }
     assert name in values, (
         f"URL parameter <{name}> is not covered by the isolation walk: add what an object of another "
@@ -398,6 +416,8 @@ LIST_PROBES = [
     "/transitions/rates/",
     "/api/v1/episodes/",
     "/api/v1/episodes/?status=open",
+    "/api/v1/caregaps/",
+    "/api/v1/caregaps/?open=1",
     "/",
 ]
 
@@ -431,6 +451,8 @@ def test_lists_never_show_another_tenants_rows(world, tenants, client_for, perso
         str(foreign.episode.public_id),
         str(foreign.appointment.public_id),
         foreign.appointment.provider_name,
+        str(foreign.gap.public_id),
+        foreign.gap.description,
     ]
     for probe in LIST_PROBES:
         url = probe.format(last=member.last_name, number=member.member_number)
@@ -456,6 +478,7 @@ def test_list_urls_are_all_probed():
         "referrals/lists/",
         "referrals/bulk/",
         "api/v1/adt/messages/",  # POST only, by a facility interface; answers ACKs, lists nothing
+        "api/v1/caregaps/imports/",  # POST only, a plan's own gap file; answers counts or its bad rows
     }
     probed = {p.split("?")[0].lstrip("/") for p in LIST_PROBES}
     unprobed = [r for r, _ in all_routes() if not PARAM.search(r) and r not in probed | no_tenant_rows]

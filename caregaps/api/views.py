@@ -1,0 +1,98 @@
+"""Care gaps API: `/api/v1/caregaps/` scoped as the pages (a practice sees its attributed patients'
+gaps), one gap with its history, and the gap-file import."""
+
+from __future__ import annotations
+
+import io
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from caregaps import selectors, services
+from caregaps.api.serializers import CareGapSerializer, GapEventSerializer
+from caregaps.models import Status
+from core.api import ActorMixin
+from members.roster import Rejected
+from members.selectors import audit_reads
+
+MAX_IMPORT_BYTES = 50 * 1024 * 1024
+FILE_SCHEMA = {"type": "string", "format": "binary"}
+
+
+class GapList(ActorMixin, generics.ListAPIView):
+    """Gaps, newest first. Filters: `measure` (a catalog code), `status` (open, scheduled,
+    evidence, exclusion, closed, excluded; `open=1` for every status still to be closed)."""
+
+    serializer_class = CareGapSerializer
+    keyset_ordering = ("-opened_at", "-id")
+
+    def get_queryset(self):
+        qs = selectors.gaps(self.actor).select_related("member", "measure")
+        params = self.request.query_params
+        if params.get("measure"):
+            qs = qs.filter(measure__code__iexact=params["measure"])
+        if params.get("status"):
+            if params["status"] not in Status.values:
+                raise ValidationError({"status": [f"Must be one of {', '.join(Status.values)}."]})
+            qs = qs.filter(status=params["status"])
+        if params.get("open") == "1":
+            qs = qs.still_open()
+        return qs
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        audit_reads(self.actor, list({gap.member_id: gap.member for gap in page}.values()), via="care gaps")
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class GapDetail(ActorMixin, generics.RetrieveAPIView):
+    serializer_class = CareGapSerializer
+
+    def retrieve(self, request, *args, **kwargs):
+        gap = selectors.access_gap(self.actor, kwargs["gap_id"])
+        data = CareGapSerializer(gap).data
+        data["history"] = GapEventSerializer(selectors.gap_history(gap), many=True).data
+        return Response(data)
+
+
+class GapImport(ActorMixin, APIView):
+    """POST a gap file (CSV) as multipart `file`: all or nothing. 201 with the counts; 400 with
+    every bad row (row, field, message) and nothing applied."""
+
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={
+            "multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+        },
+        responses={201: OpenApiResponse(description="counts"), 400: OpenApiResponse(description="bad rows")},
+    )
+    def post(self, request):
+        actor = self.actor
+        actor.require("organizations.import_care_gaps")
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationError({"file": ["Attach the gap file (CSV) as 'file'."]})
+        if upload.size > MAX_IMPORT_BYTES:
+            raise ValidationError({"file": [f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB."]})
+        try:
+            result = services.gaps_import_csv(actor=actor, stream=io.BytesIO(upload.read()))
+        except Rejected as rejected:
+            return Response(
+                {"errors": [e.as_dict() for e in rejected.result.errors], "applied": False},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return Response(
+            {
+                "rows": result.total_rows,
+                "created": result.created,
+                "updated": result.updated,
+                "unchanged": result.unchanged,
+                "applied": True,
+            },
+            status=status.HTTP_201_CREATED,
+        )
