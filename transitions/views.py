@@ -268,7 +268,8 @@ def episode_rates(request: HttpRequest) -> HttpResponse:
     for the plan over a chosen discharge period, with a chart."""
     actor = request.actor
     actor.require("organizations.view_transitions")
-    today = actor.local_today()
+    # The plans' date, or (a practice whose partner plans straddle midnight) the practice's own.
+    today = actor.local_today() or timezone.localdate(timezone=actor.organization.tz)
     form = RatesFilter(request.GET or {"start": today - dt.timedelta(days=90), "end": today})
     rows, error = [], None
     if form.is_valid():

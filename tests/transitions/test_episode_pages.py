@@ -244,3 +244,13 @@ def test_the_episodes_api_query_count_does_not_grow_with_the_page(setup, send, c
     with CaptureQueriesContext(connection) as four:
         assert len(client.get("/api/v1/episodes/").json()["results"]) == 4
     assert len(four) == len(one)
+
+
+def test_the_rates_page_opens_for_a_practice_whose_plans_are_on_different_dates(world, client_for):
+    """Kiritimati (UTC+14) and Pago Pago (UTC-11) are never on the same date: the practice that
+    partners with both gets its own date for the default period instead of an error."""
+    world.plan_a.timezone, world.plan_b.timezone = "Pacific/Kiritimati", "Pacific/Pago_Pago"
+    world.plan_a.save(update_fields=["timezone"])
+    world.plan_b.save(update_fields=["timezone"])
+    response = client_for(world.p1_contact).get("/transitions/rates/")
+    assert response.status_code == 200
