@@ -124,6 +124,10 @@ class GapEvent(models.Model):
     from_status = models.CharField(max_length=10, choices=Status.choices, blank=True)
     to_status = models.CharField(max_length=10, choices=Status.choices)
     note = models.TextField(blank=True)
+    service_date = models.DateField(null=True, blank=True, help_text="Closure evidence: the date of service.")
+    code = models.CharField(
+        max_length=40, blank=True, help_text="Closure evidence: the CPT, HCPCS, LOINC or ICD-10 code."
+    )
 
     class Meta:
         ordering = ["at", "id"]

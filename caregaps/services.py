@@ -16,6 +16,7 @@ import io
 from collections.abc import Iterator
 from typing import IO
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -266,3 +267,109 @@ def _apply(actor: Actor, plan: Organization, wanted: dict, result: Result) -> No
         objects=[(g.public_id, plan.pk, g.member_id) for g in changed],
         summaries=[f"Care gap {g.get_status_display().lower()}: {g.measure.code}" for g in changed],
     )
+
+
+# The practice's actions and the plan's adjudication ---------------------------------------------
+
+PRACTICE_FROM = (Status.OPEN, Status.SCHEDULED)
+MAX_SCHEDULE_AHEAD = dt.timedelta(days=366)
+
+
+def _move(*, actor: Actor, gap: CareGap, to: str, note: str = "", **evidence) -> CareGap:
+    """Lock the gap, check the move against ALLOWED, apply it, write its history and audit rows."""
+    gap = CareGap.objects.select_for_update().select_related("measure").get(pk=gap.pk)
+    if to not in ALLOWED[gap.status]:
+        raise ValidationError(
+            {"status": [f"The gap is {gap.get_status_display().lower()}; it cannot become {Status(to).label.lower()}."]}
+        )
+    before = gap.status
+    gap.status = to
+    gap.closed_at = timezone.now() if to in (Status.CLOSED, Status.EXCLUDED) else None
+    if "scheduled_for" in evidence:
+        gap.scheduled_for = evidence.pop("scheduled_for")
+    gap.save(update_fields=["status", "closed_at", "scheduled_for", "updated_at"])
+    GapEvent.objects.create(
+        plan_id=gap.plan_id,
+        gap=gap,
+        actor=actor.user,
+        actor_label=actor.user.get_username() if actor.user is not None else "system",
+        from_status=before,
+        to_status=to,
+        note=note,
+        **evidence,
+    )
+    audit.record(
+        actor=actor,
+        action=Action.UPDATE,
+        object_type="care_gap",
+        object_id=gap.public_id,
+        plan_id=gap.plan_id,
+        member_id=gap.member_id,
+        summary=f"Care gap {gap.measure.code}: {Status(before).label.lower()} → {Status(to).label.lower()}",
+    )
+    return gap
+
+
+def _practice_may(actor: Actor, gap: CareGap) -> None:
+    actor.require("organizations.work_care_gaps")
+    if gap.status not in PRACTICE_FROM:
+        raise ValidationError({"status": [f"The gap is {gap.get_status_display().lower()}; there is nothing to do."]})
+
+
+@transaction.atomic
+def gap_schedule(*, actor: Actor, gap: CareGap, scheduled_for: dt.date | None, note: str = "") -> CareGap:
+    """The practice booked the visit (or test) that will close the gap."""
+    _practice_may(actor, gap)
+    today = gap.plan.local_date()
+    if scheduled_for is None:
+        raise ValidationError({"scheduled_for": ["is required."]})
+    if scheduled_for < today:
+        raise ValidationError({"scheduled_for": ["cannot be in the past."]})
+    if scheduled_for > today + MAX_SCHEDULE_AHEAD:
+        raise ValidationError({"scheduled_for": ["is more than a year ahead."]})
+    return _move(actor=actor, gap=gap, to=Status.SCHEDULED, note=note.strip(), scheduled_for=scheduled_for)
+
+
+@transaction.atomic
+def gap_submit_evidence(
+    *, actor: Actor, gap: CareGap, service_date: dt.date | None, code: str, note: str = ""
+) -> CareGap:
+    """The practice says the gap is closed: the service, its date and code, for the plan to check."""
+    _practice_may(actor, gap)
+    errors: dict[str, list[str]] = {}
+    if service_date is None:
+        errors["service_date"] = ["is required."]
+    elif service_date > gap.plan.local_date():
+        errors["service_date"] = ["cannot be in the future."]
+    code = (code or "").strip()
+    if not code:
+        errors["code"] = ["is required: the CPT, HCPCS, LOINC or ICD-10 code of the service."]
+    elif len(code) > 40:
+        errors["code"] = ["is longer than 40 characters."]
+    if errors:
+        raise ValidationError(errors)
+    return _move(
+        actor=actor, gap=gap, to=Status.EVIDENCE_SUBMITTED, note=note.strip(), service_date=service_date, code=code
+    )
+
+
+@transaction.atomic
+def gap_request_exclusion(*, actor: Actor, gap: CareGap, reason: str) -> CareGap:
+    """The practice says the measure does not apply to this patient (hospice, a prior procedure…)."""
+    _practice_may(actor, gap)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": ["Say why the measure does not apply to this patient."]})
+    return _move(actor=actor, gap=gap, to=Status.EXCLUSION_REQUESTED, note=reason.strip())
+
+
+@transaction.atomic
+def gap_adjudicate(*, actor: Actor, gap: CareGap, accept: bool, reason: str = "") -> CareGap:
+    """Plan staff accept the practice's evidence (closed) or exclusion (excluded), or reject it with
+    a reason (the gap is open again)."""
+    actor.require("organizations.adjudicate_care_gaps")
+    if gap.status not in (Status.EVIDENCE_SUBMITTED, Status.EXCLUSION_REQUESTED):
+        raise ValidationError({"status": ["Only submitted evidence or an exclusion request is adjudicated."]})
+    if not accept and not (reason or "").strip():
+        raise ValidationError({"reason": ["Say why it is rejected; the practice will read it."]})
+    accepted = Status.CLOSED if gap.status == Status.EVIDENCE_SUBMITTED else Status.EXCLUDED
+    return _move(actor=actor, gap=gap, to=accepted if accept else Status.OPEN, note=(reason or "").strip())

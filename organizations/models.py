@@ -97,6 +97,8 @@ class Organization(models.Model):
             ("work_transitions", "Act on a transition: outreach, discharge information, appointments, medications"),
             ("view_care_gaps", "See care gaps: the plan's, or a practice's attributed patients'"),
             ("import_care_gaps", "Import gap lists from the plan's quality engine"),
+            ("work_care_gaps", "Act on a care gap: book the visit, send closure evidence, ask for an exclusion"),
+            ("adjudicate_care_gaps", "Accept or reject a practice's closure evidence and exclusion requests"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["kind", "npi"], condition=~Q(npi=""), name="org_unique_npi_per_kind"),

@@ -37,6 +37,7 @@ _PLAN_CARE = {
     "view_care_gaps",
 }
 _CARE_WORK = {
+    "adjudicate_care_gaps",
     "triage_referrals",
     "claim_referrals",
     "work_referrals",
@@ -56,6 +57,7 @@ _PRACTICE = {
     "view_transitions",
     "work_transitions",
     "view_care_gaps",
+    "work_care_gaps",
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -69,6 +71,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         _PLAN_CARE
         | {"review_partnerships", "triage_referrals", "work_referrals", "assign_referrals", "import_referral_lists"}
         | {"work_caseloads", "supervise_caseloads", "edit_careplans", "request_records", "work_transitions"}
+        | {"adjudicate_care_gaps"}
     ),
     Role.CARE_MANAGER: frozenset(_PLAN_CARE | _CARE_WORK),
     Role.CARE_COORDINATOR: frozenset(_PLAN_CARE | _CARE_WORK),
