@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("caseloads.urls")),
     path("", include("careplans.urls")),
     path("", include("transitions.urls")),
+    path("", include("caregaps.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("admin/", admin.site.urls),

@@ -418,6 +418,8 @@ LIST_PROBES = [
     "/api/v1/episodes/?status=open",
     "/api/v1/caregaps/",
     "/api/v1/caregaps/?open=1",
+    "/care-gaps/",
+    "/care-gaps/?status=open&measure=BCS",
     "/",
 ]
 

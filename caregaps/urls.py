@@ -1,0 +1,12 @@
+from django.urls import path
+
+from caregaps import views
+
+urlpatterns = [
+    path("care-gaps/", views.gap_report, name="caregap-report"),
+    path("care-gaps/<uuid:gap_id>/", views.gap_detail, name="caregap-detail"),
+    path("care-gaps/<uuid:gap_id>/schedule/", views.gap_schedule, name="caregap-schedule"),
+    path("care-gaps/<uuid:gap_id>/evidence/", views.gap_evidence, name="caregap-evidence"),
+    path("care-gaps/<uuid:gap_id>/exclusion/", views.gap_exclusion, name="caregap-exclusion"),
+    path("care-gaps/<uuid:gap_id>/adjudicate/", views.gap_adjudicate, name="caregap-adjudicate"),
+]
