@@ -8,6 +8,7 @@ or reject what the practice sent. Every move is a GapEvent (who, when, from, to,
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Now
@@ -28,6 +29,12 @@ class Measure(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     closes_with = models.TextField(blank=True, help_text="What closes the gap: the service, test or documentation.")
+    fhir_measures = ArrayField(
+        models.CharField(max_length=100),
+        default=list,
+        blank=True,
+        help_text="FHIR Measure ids this is (the last part of a MeasureReport's canonical, e.g. EXM130-FHIR).",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(db_default=Now())
 

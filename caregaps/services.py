@@ -31,6 +31,12 @@ from organizations.models import Organization
 # code, name, description, what closes it. The plan may edit, add and retire measures.
 CATALOG: tuple[tuple[str, str, str, str], ...] = (
     (
+        "CCS",
+        "Cervical cancer screening",
+        "Women 21–64 screened for cervical cancer.",
+        "Cervical cytology (3 years) or HPV testing (5 years), with the date.",
+    ),
+    (
         "BCS",
         "Breast cancer screening",
         "Women 50–74 with a mammogram in the last two years.",
@@ -98,6 +104,16 @@ FILE_STATUSES = {"open": Status.OPEN, "closed": Status.CLOSED}
 MAX_DESCRIPTION = 300
 
 
+# The eCQM (FHIR Measure) ids each catalog measure answers to, for FHIR gaps-in-care reports.
+FHIR_MEASURES = {
+    "BCS": ["EXM125-FHIR", "CMS125"],
+    "CCS": ["EXM124-FHIR", "CMS124"],
+    "COL": ["EXM130-FHIR", "CMS130"],
+    "CBP": ["EXM165-FHIR", "CMS165"],
+    "GSD": ["EXM122-FHIR", "CMS122"],
+}
+
+
 @transaction.atomic
 def measure_catalog_seed(*, plan: Organization) -> int:
     """Put the standard measures in the plan's catalog (those it has already are left as they are).
@@ -105,13 +121,25 @@ def measure_catalog_seed(*, plan: Organization) -> int:
     have = set(Measure.objects.for_plan(plan.pk).values_list("code", flat=True))
     made = Measure.objects.bulk_create(
         [
-            Measure(plan=plan, code=code, name=name, description=description, closes_with=closes_with)
+            Measure(
+                plan=plan,
+                code=code,
+                name=name,
+                description=description,
+                closes_with=closes_with,
+                fhir_measures=FHIR_MEASURES.get(code, []),
+            )
             for code, name, description, closes_with in CATALOG
             if code not in have
         ],
         ignore_conflicts=True,  # a catalog being seeded at the same moment by someone else
     )
     return len(made)
+
+
+def gap_key(member_number: str, measure_code: str, due: dt.date | None) -> str:
+    """A gap's identity whatever file or report brings it: member, measure, due date."""
+    return f"gap:{member_number}:{measure_code}:{due.isoformat() if due else ''}"
 
 
 def _rows(text: IO[str], result: Result) -> Iterator[tuple[int, dict[str, str]]]:
@@ -191,7 +219,7 @@ def gaps_import_csv(*, actor: Actor, stream: IO[bytes]) -> Result:
         if errors:
             result.errors.extend(errors)
             continue
-        key = f"csv:{number}:{code}:{due.isoformat() if due else ''}"
+        key = gap_key(number, code, due)
         if key in wanted:
             result.errors.append(
                 RowError(row_no, "measure", f"the same gap (member, measure, due date) is on row {wanted[key][0]}")
@@ -201,11 +229,11 @@ def gaps_import_csv(*, actor: Actor, stream: IO[bytes]) -> Result:
     if result.errors:
         result.error_count = len(result.errors)
         raise Rejected(result)
-    _apply(actor, plan, wanted, result)
+    _apply(actor, plan, wanted, result, source=Source.CSV)
     return result
 
 
-def _apply(actor: Actor, plan: Organization, wanted: dict, result: Result) -> None:
+def _apply(actor: Actor, plan: Organization, wanted: dict, result: Result, *, source: str) -> None:
     now = timezone.now()
     existing = {g.source_key: g for g in CareGap.objects.select_for_update().filter(plan=plan, source_key__in=wanted)}
     new, changed, events = [], [], []
@@ -220,12 +248,12 @@ def _apply(actor: Actor, plan: Organization, wanted: dict, result: Result) -> No
                 description=description,
                 due_date=due,
                 status=status,
-                source=Source.CSV,
+                source=source,
                 source_key=key,
                 closed_at=now if status == Status.CLOSED else None,
             )
             new.append(gap)
-            events.append((gap, "", status, "Reported by the plan's quality engine (gap file)."))
+            events.append((gap, "", status, f"Reported by the plan's quality engine ({Source(source).label})."))
             continue
         # The engine closes an open gap, and reopens one it closed; a practice's work on an open
         # gap and a plan's exclusion stand.
@@ -237,7 +265,7 @@ def _apply(actor: Actor, plan: Organization, wanted: dict, result: Result) -> No
             continue
         if moves:
             assert status in ALLOWED[gap.status]
-            events.append((gap, gap.status, status, "Reported by the plan's quality engine (gap file)."))
+            events.append((gap, gap.status, status, f"Reported by the plan's quality engine ({Source(source).label})."))
             gap.status = status
             gap.closed_at = now if status == Status.CLOSED else None
         gap.description = description
@@ -267,6 +295,133 @@ def _apply(actor: Actor, plan: Organization, wanted: dict, result: Result) -> No
         objects=[(g.public_id, plan.pk, g.member_id) for g in changed],
         summaries=[f"Care gap {g.get_status_display().lower()}: {g.measure.code}" for g in changed],
     )
+
+
+# FHIR gaps-in-care reports (Da Vinci DEQM) ------------------------------------------------------
+
+GAP_STATUS_URL = "http://hl7.org/fhir/uv/deqm/StructureDefinition/deqm-gapStatus"
+FHIR_GAP_STATUSES = {"open-gap": Status.OPEN, "prospective-gap": Status.OPEN, "closed-gap": Status.CLOSED}
+
+
+def _fhir_resources(document: object) -> list[dict]:
+    """The resources of a gaps report: a Bundle (document or collection), a Parameters holding
+    Bundles (the $care-gaps answer), or a single resource."""
+    if not isinstance(document, dict):
+        return []
+    kind = document.get("resourceType")
+    if kind == "Parameters":
+        return [r for p in document.get("parameter") or [] for r in _fhir_resources(p.get("resource"))]
+    if kind == "Bundle":
+        return [r for e in document.get("entry") or [] for r in _fhir_resources(e.get("resource"))]
+    return [document]
+
+
+def _measure_id(canonical: str) -> str:
+    return canonical.split("|", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+@transaction.atomic
+def gaps_import_fhir(*, actor: Actor, document: object) -> Result:
+    """Check and apply a FHIR gaps-in-care report for the actor's plan: each DetectedIssue (code
+    CAREGAP) with its gap status, its patient (a Patient in the report whose identifier is a
+    member id of the plan) and its MeasureReport (the measure, and the period whose end is the due
+    date). All or nothing, like gap files; errors name the resource ("row" is its place in the
+    report, "field" the resource and element)."""
+    actor.require("organizations.import_care_gaps")
+    plan = actor.organization
+    result = Result()
+    resources = _fhir_resources(document)
+    if not resources:
+        result.errors.append(RowError(1, "resourceType", "expected a Bundle, a Parameters or a DetectedIssue"))
+        result.error_count = 1
+        raise Rejected(result)
+    by_ref = {f"{r.get('resourceType')}/{r.get('id')}": r for r in resources if r.get("id")}
+    issues = [(n, r) for n, r in enumerate(resources, 1) if r.get("resourceType") == "DetectedIssue"]
+    if not issues:
+        result.errors.append(RowError(1, "DetectedIssue", "the report holds no DetectedIssue (no gap to import)"))
+    result.total_rows = len(issues)
+    identifiers = {
+        i.get("value")
+        for r in resources
+        if r.get("resourceType") == "Patient"
+        for i in r.get("identifier") or []
+        if i.get("value")
+    }
+    members = dict(
+        Member.objects.for_plan(plan.pk).filter(member_number__in=identifiers).values_list("member_number", "pk")
+    )
+    by_fhir_id = {
+        fhir_id: m for m in Measure.objects.for_plan(plan.pk).filter(is_active=True) for fhir_id in m.fhir_measures
+    }
+    wanted: dict[str, tuple] = {}
+    for n, issue in issues:
+        where = f"DetectedIssue/{issue.get('id', '?')}"
+        errors = []
+        statuses = [
+            c.get("code")
+            for x in issue.get("modifierExtension") or []
+            if x.get("url") == GAP_STATUS_URL
+            for c in (x.get("valueCodeableConcept") or {}).get("coding") or []
+        ]
+        status = FHIR_GAP_STATUSES.get(statuses[0]) if statuses else None
+        if status is None:
+            errors.append(
+                RowError(
+                    n,
+                    f"{where}.modifierExtension",
+                    f"gap status {statuses[:1] or 'missing'} is not open-gap, prospective-gap or closed-gap",
+                )
+            )
+        patient = by_ref.get((issue.get("patient") or {}).get("reference", ""))
+        number = None
+        if patient is None:
+            errors.append(
+                RowError(
+                    n, f"{where}.patient", f"{(issue.get('patient') or {}).get('reference')!r} is not in the report"
+                )
+            )
+        else:
+            found = [i.get("value") for i in patient.get("identifier") or [] if i.get("value") in members]
+            if not found:
+                errors.append(
+                    RowError(
+                        n,
+                        f"{where}.patient",
+                        f"no identifier of Patient/{patient.get('id')} is a member id of {plan.name}",
+                    )
+                )
+            else:
+                number = found[0]
+        reports = [
+            by_ref.get(d.get("reference", ""))
+            for e in issue.get("evidence") or []
+            for d in e.get("detail") or []
+            if d.get("reference", "").startswith("MeasureReport/")
+        ]
+        report = next((r for r in reports if r is not None), None)
+        measure, due = None, None
+        if report is None:
+            errors.append(RowError(n, f"{where}.evidence", "names no MeasureReport that is in the report"))
+        else:
+            measure = by_fhir_id.get(_measure_id(report.get("measure", "")))
+            if measure is None:
+                errors.append(
+                    RowError(n, f"{where}.evidence", f"measure {report.get('measure')!r} is not in the plan's catalog")
+                )
+            end = (report.get("period") or {}).get("end", "")
+            due = parse_date(end[:10]) if end else None
+            if end and due is None:
+                errors.append(RowError(n, f"MeasureReport/{report.get('id')}.period", f"end {end!r} is not a date"))
+        if errors:
+            result.errors.extend(errors)
+            continue
+        # The same gap twice in one report: the later DetectedIssue wins.
+        wanted[gap_key(number, measure.code, due)] = (n, members[number], measure, "", due, status)
+    if result.errors:
+        result.error_count = len(result.errors)
+        raise Rejected(result)
+    _apply(actor, plan, wanted, result, source=Source.FHIR)
+    return result
 
 
 # The practice's actions and the plan's adjudication ---------------------------------------------

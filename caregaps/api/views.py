@@ -8,7 +8,7 @@ import io
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import MultiPartParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -59,11 +59,16 @@ class GapDetail(ActorMixin, generics.RetrieveAPIView):
         return Response(data)
 
 
-class GapImport(ActorMixin, APIView):
-    """POST a gap file (CSV) as multipart `file`: all or nothing. 201 with the counts; 400 with
-    every bad row (row, field, message) and nothing applied."""
+class FHIRJSONParser(JSONParser):
+    media_type = "application/fhir+json"
 
-    parser_classes = [MultiPartParser]
+
+class GapImport(ActorMixin, APIView):
+    """POST a gap file (CSV) as multipart `file`, or a FHIR gaps-in-care report (a Bundle or a
+    $care-gaps Parameters) as `application/fhir+json` or `application/json`: all or nothing. 201
+    with the counts; 400 with every bad row or resource (row, field, message), nothing applied."""
+
+    parser_classes = [MultiPartParser, FHIRJSONParser, JSONParser]
 
     @extend_schema(
         request={
@@ -74,13 +79,18 @@ class GapImport(ActorMixin, APIView):
     def post(self, request):
         actor = self.actor
         actor.require("organizations.import_care_gaps")
+        if "json" in request.content_type:
+            return self._answer(lambda: services.gaps_import_fhir(actor=actor, document=request.data))
         upload = request.FILES.get("file")
         if upload is None:
             raise ValidationError({"file": ["Attach the gap file (CSV) as 'file'."]})
         if upload.size > MAX_IMPORT_BYTES:
             raise ValidationError({"file": [f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB."]})
+        return self._answer(lambda: services.gaps_import_csv(actor=actor, stream=io.BytesIO(upload.read())))
+
+    def _answer(self, run) -> Response:
         try:
-            result = services.gaps_import_csv(actor=actor, stream=io.BytesIO(upload.read()))
+            result = run()
         except Rejected as rejected:
             return Response(
                 {"errors": [e.as_dict() for e in rejected.result.errors], "applied": False},

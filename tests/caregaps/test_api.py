@@ -83,3 +83,18 @@ def test_the_import_endpoint_applies_a_good_file_and_reports_every_bad_row_of_a_
     assert client.post("/api/v1/caregaps/imports/", {}).status_code == 400
     assert client_for(world.a_cm).post("/api/v1/caregaps/imports/", {"file": good}).status_code == 403
     assert client_for(world.p1_contact).post("/api/v1/caregaps/imports/", {"file": good}).status_code == 403
+
+
+def test_the_import_endpoint_takes_a_fhir_gaps_report(catalog, client_for):
+    from tests.caregaps.test_fhir_import import _load
+
+    world = catalog
+    make_member(world.plan_a, practice=world.p1, member_number="999995992")
+    client = client_for(world.a_admin)
+    report = _load("Bundle-single-gaps-open-indv-report01.json")
+    response = client.post("/api/v1/caregaps/imports/", report, content_type="application/fhir+json")
+    assert response.status_code == 201 and response.json()["created"] == 2
+    lone = _load("DetectedIssue-gaps-detectedissue01.json")
+    response = client.post("/api/v1/caregaps/imports/", lone, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "DetectedIssue/gaps-detectedissue01.patient"
