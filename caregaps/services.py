@@ -13,20 +13,24 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections import Counter
 from collections.abc import Iterator
 from typing import IO
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from caregaps.models import ALLOWED, OPEN_STATUSES, CareGap, GapEvent, Measure, Source, Status
 from core import audit
 from core.audit import Action
-from members.models import Member
+from core.notifications import Notice, notify_many
+from members.models import Attribution, Member
+from members.querysets import current_on
 from members.roster import Rejected, Result, RowError, parse_date
 from organizations.access import Actor
-from organizations.models import Organization
+from organizations.models import Organization, PartnershipContact
 
 # code, name, description, what closes it. The plan may edit, add and retire measures.
 CATALOG: tuple[tuple[str, str, str, str], ...] = (
@@ -281,6 +285,8 @@ def _apply(actor: Actor, plan: Organization, wanted: dict, result: Result, *, so
         for gap, before, after, note in events
     )
     result.created, result.updated = len(new), len(changed)
+    if new:
+        _tell_practices(plan, [g.member_id for g in new])
     audit.record_many(
         actor=actor,
         action=Action.CREATE,
@@ -294,6 +300,40 @@ def _apply(actor: Actor, plan: Organization, wanted: dict, result: Result, *, so
         object_type="care_gap",
         objects=[(g.public_id, plan.pk, g.member_id) for g in changed],
         summaries=[f"Care gap {g.get_status_display().lower()}: {g.measure.code}" for g in changed],
+    )
+
+
+def _tell_practices(plan: Organization, member_ids: list[int]) -> None:
+    """A new report: each practice with new gaps for its patients hears how many, once per import
+    (its contacts in the inbox, the designated point of contact by email too; no member named)."""
+    practice_of = dict(
+        Attribution.objects.filter(current_on(plan.local_date()), plan=plan, member_id__in=member_ids).values_list(
+            "member_id", "practice_id"
+        )
+    )
+    counts = Counter(practice_of[m] for m in member_ids if m in practice_of)
+    if not counts:
+        return
+    contacts = PartnershipContact.objects.filter(
+        partnership__plan=plan,
+        partnership__practice_id__in=counts,
+        partnership__status="active",
+        side=PartnershipContact.Side.PRACTICE,
+        user__isnull=False,
+    ).select_related("user", "partnership")
+    url = reverse("caregap-report")
+    stamp = timezone.now().strftime("%Y%m%d%H%M%S%f")
+    notify_many(
+        Notice(
+            [c.user],
+            "care_gaps",
+            f"{counts[c.partnership.practice_id]} new care gap(s) from {plan.name}",
+            url=url,
+            plan_id=plan.pk,
+            email=c.is_primary,
+            dedupe_key=f"care-gaps:{plan.pk}:{c.partnership.practice_id}:{stamp}",
+        )
+        for c in contacts
     )
 
 

@@ -124,3 +124,28 @@ def test_a_practice_sees_the_gaps_of_its_attributed_patients_only(catalog):
     assert set(Measure.objects.visible_to(world.actor(world.p3_contact)).values_list("plan_id", flat=True)) == {
         world.plan_b.pk
     }
+
+
+def test_each_practice_with_new_gaps_hears_once_how_many(catalog):
+    from core.models import Notification
+    from organizations.models import Partnership
+    from organizations.services import partnership_contact_save
+    from tests.conftest import SYSTEM
+
+    world = catalog
+    partnership_contact_save(
+        actor=SYSTEM,
+        partnership=Partnership.objects.get(plan=world.plan_a, practice=world.p1),
+        side="practice",
+        name="Pat Contact",
+        user=world.p1_contact,
+        email="pat@practice-one.example",
+        is_primary=True,
+    )
+    a1 = world.m_a1.member_number
+    import_gaps(world, f"{a1},BCS,,2026-12-31,open", f"{a1},COL,,2026-12-31,open", f"{world.m_a2.member_number},AWV,,,")
+    (notice,) = Notification.objects.filter(kind="care_gaps")
+    assert notice.recipient == world.p1_contact and notice.title == "2 new care gap(s) from Plan A"
+    assert notice.email_wanted and world.m_a1.last_name not in notice.title
+    import_gaps(world, f"{a1},BCS,,2026-12-31,open")  # nothing new: nobody is told again
+    assert Notification.objects.filter(kind="care_gaps").count() == 1
