@@ -4,6 +4,7 @@ from caregaps import views
 
 urlpatterns = [
     path("care-gaps/", views.gap_report, name="caregap-report"),
+    path("care-gaps/export.csv", views.gap_export, name="caregap-export"),
     path("care-gaps/<uuid:gap_id>/", views.gap_detail, name="caregap-detail"),
     path("care-gaps/<uuid:gap_id>/schedule/", views.gap_schedule, name="caregap-schedule"),
     path("care-gaps/<uuid:gap_id>/evidence/", views.gap_evidence, name="caregap-evidence"),

@@ -64,3 +64,28 @@ def test_the_practice_sends_evidence_and_the_plan_accepts_it_on_the_gap_page(cat
     page = practice.get(url).content.decode()
     assert "77067" in page and "BI-RADS 1" in page
     assert client_for(world.p2_contact).get(url).status_code == 404
+
+
+def test_the_csv_export_streams_the_filtered_report_in_chunks_and_audits_each_member(catalog, client_for, monkeypatch):
+    import csv
+    import io
+
+    from caregaps import views
+    from core.models import AuditEvent
+
+    world = catalog
+    monkeypatch.setattr(views, "EXPORT_CHUNK", 2)
+    rows = [
+        f"{make_member(world.plan_a, practice=world.p1, member_number=f'E{n:04d}').member_number},COL,,,"
+        for n in range(5)
+    ]
+    import_gaps(world, *rows, f"{world.m_a1.member_number},BCS,,,", f"{world.m_a2.member_number},COL,,,")
+    response = client_for(world.p1_contact).get("/care-gaps/export.csv?measure=COL")
+    assert response.streaming and response["Content-Type"].startswith("text/csv")
+    table = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert table[0][:4] == ["member_id", "last_name", "first_name", "measure"]
+    assert sorted(r[0] for r in table[1:]) == [f"E{n:04d}" for n in range(5)]  # not P2's, not BCS
+    exported = AuditEvent.objects.filter(action="export", detail__via="care gap export")
+    assert exported.count() == 5
+    empty = client_for(world.p1_contact).get("/care-gaps/export.csv?measure=AWV")
+    assert b"".join(empty.streaming_content).decode().splitlines() == [",".join(views.EXPORT_COLUMNS)]
