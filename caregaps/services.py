@@ -15,6 +15,7 @@ import datetime as dt
 import io
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import IO
 
 from django.core.exceptions import ValidationError
@@ -335,6 +336,66 @@ def _tell_practices(plan: Organization, member_ids: list[int]) -> None:
         )
         for c in contacts
     )
+
+
+@dataclass(frozen=True)
+class WorkflowGap:
+    """A gap one of CareCoord's own workflows found (a missed 7-day follow-up after a mental-health
+    stay, a missed medication reconciliation), keyed by what made it."""
+
+    member: Member
+    measure_code: str
+    due_date: dt.date
+    source_key: str
+    description: str
+
+
+def gaps_from_workflows(*, plan: Organization, gaps: list[WorkflowGap]) -> int:
+    """Record workflow gaps set-based (inside the workflow's transaction); a key seen before is
+    left alone, and a measure the plan's catalog lacks (or retired) makes no gap. Returns how many
+    were opened."""
+    if not gaps:
+        return 0
+    measures = {m.code: m for m in Measure.objects.for_plan(plan.pk).filter(is_active=True)}
+    wanted = [g for g in gaps if g.measure_code in measures]
+    if not wanted:
+        return 0
+    have = set(
+        CareGap.objects.for_plan(plan.pk)
+        .filter(source_key__in=[g.source_key for g in wanted])
+        .values_list("source_key", flat=True)
+    )
+    made = CareGap.objects.bulk_create(
+        CareGap(
+            plan=plan,
+            member=g.member,
+            measure=measures[g.measure_code],
+            description=g.description[:300],
+            due_date=g.due_date,
+            source=Source.WORKFLOW,
+            source_key=g.source_key,
+        )
+        for g in wanted
+        if g.source_key not in have
+    )
+    GapEvent.objects.bulk_create(
+        GapEvent(
+            plan=plan,
+            gap=gap,
+            actor_label="CareCoord",
+            to_status=Status.OPEN,
+            note=f"Opened by CareCoord: {gap.description}",
+        )
+        for gap in made
+    )
+    audit.record_many(
+        actor=Actor.system(),
+        action=Action.CREATE,
+        object_type="care_gap",
+        objects=[(g.public_id, plan.pk, g.member_id) for g in made],
+        summaries=[f"Care gap opened by a workflow: {g.measure.code}" for g in made],
+    )
+    return len(made)
 
 
 # FHIR gaps-in-care reports (Da Vinci DEQM) ------------------------------------------------------

@@ -926,7 +926,34 @@ def steps_due(*, step_ids: list[int]) -> set[int]:
         )
     out.flush()
     deadlines.schedule_many(escalations)
+    _workflow_gaps(steps)
     return busy
+
+
+def _workflow_gaps(steps: list[EpisodeStep]) -> None:
+    """Missed steps that are quality measures become care gaps the practice can close (a 7-day
+    follow-up after a mental-health stay: FUH; medication reconciliation: MRP)."""
+    from caregaps.services import WorkflowGap, gaps_from_workflows
+
+    by_plan: dict[int, tuple[Organization, list[WorkflowGap]]] = {}
+    for step in steps:
+        episode = step.episode
+        if step.kind == Kind.FOLLOW_UP and episode.is_mental_health:
+            code, what = "FUH", "No follow-up visit with a mental-health provider within 7 days of the discharge"
+        elif step.kind == Kind.MED_REC:
+            code, what = "MRP", "Medications not reconciled within 30 days of the discharge"
+        else:
+            continue
+        gap = WorkflowGap(
+            member=episode.member,
+            measure_code=code,
+            due_date=step.due_at.astimezone(episode.plan.tz).date(),
+            source_key=f"episode-step:{step.pk}",
+            description=f"{what} on {episode.discharged_at.astimezone(episode.plan.tz):%b %-d, %Y}.",
+        )
+        by_plan.setdefault(episode.plan_id, (episode.plan, []))[1].append(gap)
+    for plan, gaps in by_plan.values():
+        gaps_from_workflows(plan=plan, gaps=gaps)
 
 
 def step_escalate(*, step_id: int) -> None:

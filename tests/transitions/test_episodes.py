@@ -363,6 +363,33 @@ def test_a_psychiatric_service_marks_a_mental_health_stay(setup, send):
     assert episode.is_mental_health
 
 
+def test_missed_measure_steps_become_care_gaps_the_practice_can_close(setup, send):
+    """A missed 7-day follow-up after a mental-health stay is an FUH gap, a missed medication
+    reconciliation an MRP gap; a missed follow-up after another stay is no gap (no such measure)."""
+    from caregaps.models import CareGap
+    from caregaps.services import measure_catalog_seed
+
+    world = setup
+    measure_catalog_seed(plan=world.plan_a)
+    mental = discharge(send, world, visit="V1", hospital_service="PSY")
+    medical = discharge(send, world, visit="V2")
+    for episode in (mental, medical):
+        for kind in (Kind.FOLLOW_UP, Kind.MED_REC):
+            fire(f"episode-step:{step(episode, kind).pk}:due")
+    gaps = CareGap.objects.filter(member=world.m_a1, source="workflow")
+    assert sorted(gaps.values_list("measure__code", "source_key")) == sorted(
+        [
+            ("FUH", f"episode-step:{step(mental, Kind.FOLLOW_UP).pk}"),
+            ("MRP", f"episode-step:{step(mental, Kind.MED_REC).pk}"),
+            ("MRP", f"episode-step:{step(medical, Kind.MED_REC).pk}"),
+        ]
+    )
+    fuh = gaps.get(measure__code="FUH")
+    assert fuh.status == "open" and "mental-health provider" in fuh.description
+    assert CareGap.objects.visible_to(world.actor(world.p1_contact)).filter(pk=fuh.pk).exists()
+    assert gaps.count() == 3 and fuh.events.count() == 1
+
+
 # ---- Outreach, discharge information, medication reconciliation --------------------------------
 
 
