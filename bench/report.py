@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench.adt_ingest import IngestRun
+from bench.care_gaps import ExportResult, PageResult
 from bench.care_plan_page import Result as CarePlanResult
 from bench.caseload_dashboard import Result as CaseloadResult
 from bench.deadline_sweep import SweepRun
@@ -407,3 +408,55 @@ def sweep_table(run: SweepRun) -> str:
     ]
     headers = ["deadlines", "rows", "seconds", "per s", "s per 100k", "with emails s", "target", "verdict"]
     return _table(headers, body, right={1, 2, 3, 4, 5})
+
+
+# Care gaps (issue 6) ------------------------------------------------------------------------------
+
+GAP_PAGE_MEDIAN_MS = 50.0
+GAP_EXPORT_PEAK_RATIO = 2.0  # the whole plan's export peak within this of a tenth's: constant memory
+
+
+def _gap_fixed(pages: list[PageResult]) -> bool:
+    by_name: dict[str, list[PageResult]] = {}
+    for p in pages:
+        by_name.setdefault(p.name.split(", size")[0] + p.name.rsplit("(", 1)[-1], []).append(p)
+    return all(_queries_flat([p.measurement for p in sorted(g, key=lambda p: p.size)]) for g in by_name.values())
+
+
+def _gap_export_constant(exports: list[ExportResult]) -> bool:
+    peaks = [e.peak_mb for e in exports]
+    return len(peaks) < 2 or max(peaks) <= GAP_EXPORT_PEAK_RATIO * max(min(peaks), 1.0)
+
+
+def gap_missed(pages: list[PageResult], exports: list[ExportResult]) -> int:
+    slow = sum(median(p.measurement.timings_ms) >= GAP_PAGE_MEDIAN_MS for p in pages)
+    return slow + (not _gap_fixed(pages)) + (not _gap_export_constant(exports))
+
+
+def gap_page_table(pages: list[PageResult]) -> str:
+    fixed = OK if _gap_fixed(pages) else MISSED
+    body = [
+        [
+            p.name,
+            f"{median(p.measurement.timings_ms):.1f}",
+            f"{p95(p.measurement.timings_ms):.1f}",
+            queries_label(p.measurement.query_counts),
+            f"{median(p.measurement.sql_ms):.1f}",
+            OK if median(p.measurement.timings_ms) < GAP_PAGE_MEDIAN_MS else MISSED,
+            fixed,
+        ]
+        for p in pages
+    ]
+    headers = ["care-gap report", "median ms", "p95 ms", "queries", "SQL ms", f"< {GAP_PAGE_MEDIAN_MS:g} ms"]
+    return _table([*headers, "queries fixed"], body, right={1, 2, 3, 4})
+
+
+def gap_export_table(exports: list[ExportResult]) -> str:
+    constant = OK if _gap_export_constant(exports) else MISSED
+    body = [
+        [e.name, f"{e.rows:,}", f"{e.seconds:.1f}", f"{e.rows / e.seconds:,.0f}", f"{e.peak_mb:.1f}", constant]
+        for e in exports
+    ]
+    return _table(
+        ["care-gap export", "rows", "seconds", "rows/s", "peak MB", "constant memory"], body, right={1, 2, 3, 4}
+    )
