@@ -29,12 +29,12 @@ class MeasureQuerySet(models.QuerySet):
 
 class CareGapQuerySet(models.QuerySet):
     def visible_to(self, actor: Actor) -> CareGapQuerySet:
-        from members.models import Member
+        from members.querysets import practice_sees
 
         if actor.is_plan_staff:
             return self.filter(plan_id=actor.organization.pk)
-        if actor.is_practice_staff:
-            return self.filter(member__in=Member.objects.visible_to(actor))
+        if actor.is_practice_staff and actor.partner_plan_ids:
+            return self.filter(practice_sees(actor, member_ref="member_id"))  # the member scope, on the gap
         return self.none()
 
     def for_plan(self, plan_id: int) -> CareGapQuerySet:

@@ -34,6 +34,19 @@ def current_on(day: dt.date | None = None, prefix: str = "") -> Q:
     )
 
 
+def practice_sees(actor: Actor, *, member_ref: str) -> Q:
+    """The practice scope of DESIGN.md as a condition on rows that name a member (`member_ref`:
+    "pk" on members, "member_id" on rows hanging off one): a member of a partner plan attributed
+    to the practice today. As an EXISTS on the row itself, a child table (care gaps) is filtered
+    without going through the member table."""
+    from members.models import Attribution
+
+    attributed = Attribution.objects.filter(
+        current_on(actor.local_today()), member_id=OuterRef(member_ref), practice_id=actor.organization.pk
+    )
+    return Q(plan_id__in=actor.partner_plan_ids) & Q(Exists(attributed))
+
+
 class MemberQuerySet(models.QuerySet):
     def for_plan(self, plan_id: int) -> MemberQuerySet:
         return self.filter(plan_id=plan_id)
@@ -49,9 +62,7 @@ class MemberQuerySet(models.QuerySet):
         if actor.is_plan_staff:
             return self.for_plan(actor.organization.pk)
         if actor.is_practice_staff and actor.partner_plan_ids:
-            return self.filter(plan_id__in=actor.partner_plan_ids).attributed_to(
-                actor.organization.pk, on=actor.local_today()
-            )
+            return self.filter(practice_sees(actor, member_ref="pk"))
         return self.none()
 
 
