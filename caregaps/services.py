@@ -258,7 +258,7 @@ def _apply(actor: Actor, plan: Organization, wanted: dict, result: Result, *, so
                 closed_at=now if status == Status.CLOSED else None,
             )
             new.append(gap)
-            events.append((gap, "", status, f"Reported by the plan's quality engine ({Source(source).label})."))
+            events.append((gap, "", status, f"Reported by the plan's quality engine: {Source(source).label}."))
             continue
         # The engine closes an open gap, and reopens one it closed; a practice's work on an open
         # gap and a plan's exclusion stand.
@@ -270,7 +270,7 @@ def _apply(actor: Actor, plan: Organization, wanted: dict, result: Result, *, so
             continue
         if moves:
             assert status in ALLOWED[gap.status]
-            events.append((gap, gap.status, status, f"Reported by the plan's quality engine ({Source(source).label})."))
+            events.append((gap, gap.status, status, f"Reported by the plan's quality engine: {Source(source).label}."))
             gap.status = status
             gap.closed_at = now if status == Status.CLOSED else None
         gap.description = description
