@@ -132,61 +132,38 @@ def gap_detail(request: HttpRequest, gap_id: uuid.UUID) -> HttpResponse:
     return render_page(request, "caregaps/gap.html", context)
 
 
-def _act(request: HttpRequest, gap_id: uuid.UUID, form, apply, done: str) -> HttpResponse:
-    gap = selectors.access_gap(request.actor, gap_id)
-    submit_form(request, form, lambda data: apply(gap, data), done=done)
-    return redirect("caregap-detail", gap_id=gap.public_id)
+def _action(form_class, apply, done: str):
+    """A POST-only view for one action on a gap: the gap from the actor's scope (404 outside it),
+    the form handed to the service, the result flashed, back to the gap's page."""
+
+    @require_POST
+    @staff_view
+    def view(request: HttpRequest, gap_id: uuid.UUID) -> HttpResponse:
+        actor = request.actor
+        gap = selectors.access_gap(actor, gap_id)
+        submit_form(request, form_class(request.POST), lambda data: apply(actor, gap, data), done=done)
+        return redirect("caregap-detail", gap_id=gap.public_id)
+
+    return view
 
 
-@require_POST
-@staff_view
-def gap_schedule(request: HttpRequest, gap_id: uuid.UUID) -> HttpResponse:
-    actor = request.actor
-    return _act(
-        request,
-        gap_id,
-        ScheduleForm(request.POST),
-        lambda gap, d: services.gap_schedule(actor=actor, gap=gap, **d),
-        "Visit recorded.",
-    )
-
-
-@require_POST
-@staff_view
-def gap_evidence(request: HttpRequest, gap_id: uuid.UUID) -> HttpResponse:
-    actor = request.actor
-    return _act(
-        request,
-        gap_id,
-        EvidenceForm(request.POST),
-        lambda gap, d: services.gap_submit_evidence(actor=actor, gap=gap, **d),
-        "Closure evidence sent to the plan.",
-    )
-
-
-@require_POST
-@staff_view
-def gap_exclusion(request: HttpRequest, gap_id: uuid.UUID) -> HttpResponse:
-    actor = request.actor
-    return _act(
-        request,
-        gap_id,
-        ExclusionForm(request.POST),
-        lambda gap, d: services.gap_request_exclusion(actor=actor, gap=gap, **d),
-        "Exclusion requested.",
-    )
-
-
-@require_POST
-@staff_view
-def gap_adjudicate(request: HttpRequest, gap_id: uuid.UUID) -> HttpResponse:
-    actor = request.actor
-    return _act(
-        request,
-        gap_id,
-        AdjudicateForm(request.POST),
-        lambda gap, d: services.gap_adjudicate(
-            actor=actor, gap=gap, accept=d["decision"] == "accept", reason=d["reason"]
-        ),
-        "Decision recorded.",
-    )
+gap_schedule = _action(
+    ScheduleForm, lambda actor, gap, d: services.gap_schedule(actor=actor, gap=gap, **d), "Visit recorded."
+)
+gap_evidence = _action(
+    EvidenceForm,
+    lambda actor, gap, d: services.gap_submit_evidence(actor=actor, gap=gap, **d),
+    "Closure evidence sent to the plan.",
+)
+gap_exclusion = _action(
+    ExclusionForm,
+    lambda actor, gap, d: services.gap_request_exclusion(actor=actor, gap=gap, **d),
+    "Exclusion requested.",
+)
+gap_adjudicate = _action(
+    AdjudicateForm,
+    lambda actor, gap, d: services.gap_adjudicate(
+        actor=actor, gap=gap, accept=d["decision"] == "accept", reason=d["reason"]
+    ),
+    "Decision recorded.",
+)
