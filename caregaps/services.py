@@ -31,7 +31,8 @@ from members.models import Attribution, Member
 from members.querysets import current_on
 from members.roster import Rejected, Result, RowError, parse_date
 from organizations.access import Actor
-from organizations.models import Organization, PartnershipContact
+from organizations.models import Organization
+from organizations.selectors import practice_contacts_of
 
 # code, name, description, what closes it. The plan may edit, add and retire measures.
 CATALOG: tuple[tuple[str, str, str, str], ...] = (
@@ -269,7 +270,6 @@ def _apply(actor: Actor, plan: Organization, wanted: dict, result: Result, *, so
             result.unchanged += 1
             continue
         if moves:
-            assert status in ALLOWED[gap.status]
             events.append((gap, gap.status, status, f"Reported by the plan's quality engine: {Source(source).label}."))
             gap.status = status
             gap.closed_at = now if status == Status.CLOSED else None
@@ -315,13 +315,12 @@ def _tell_practices(plan: Organization, member_ids: list[int]) -> None:
     counts = Counter(practice_of[m] for m in member_ids if m in practice_of)
     if not counts:
         return
-    contacts = PartnershipContact.objects.filter(
-        partnership__plan=plan,
-        partnership__practice_id__in=counts,
-        partnership__status="active",
-        side=PartnershipContact.Side.PRACTICE,
-        user__isnull=False,
-    ).select_related("user", "partnership")
+    contacts = [
+        contact
+        for contacts in practice_contacts_of({(plan.pk, practice_id) for practice_id in counts}).values()
+        for contact in contacts
+        if contact.user is not None
+    ]
     url = reverse("caregap-report")
     stamp = timezone.now().strftime("%Y%m%d%H%M%S%f")
     notify_many(

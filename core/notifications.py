@@ -53,13 +53,16 @@ def notify(
 def notify_many(notices: Iterable[Notice]) -> list[Notification]:
     """`notify()` for many notices in a fixed number of statements (a batch of deadlines): one
     read of the dedupe keys already used, one INSERT of the notices, one of their email deadlines."""
-    rows: dict[str | None, list[Notification]] = {}
+    rows: list[Notification] = []
+    keys: set[str] = set()
     for notice in notices:
         for user in {u.pk: u for u in notice.recipients if u is not None and u.is_active}.values():
             key = f"{notice.dedupe_key}:{user.pk}" if notice.dedupe_key else None
-            if key is not None and key in rows:
+            if key in keys:
                 continue  # the same notice twice in one batch
-            rows.setdefault(key, []).append(
+            if key is not None:
+                keys.add(key)
+            rows.append(
                 Notification(
                     recipient=user,
                     kind=notice.kind,
@@ -71,10 +74,10 @@ def notify_many(notices: Iterable[Notice]) -> list[Notification]:
                     dedupe_key=key,
                 )
             )
-    keys = [key for key in rows if key is not None]
-    for used in Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True) if keys else ():
-        del rows[used]
-    created = Notification.objects.bulk_create([n for batch in rows.values() for n in batch])
+    if keys:
+        used = set(Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+        rows = [n for n in rows if n.dedupe_key not in used]
+    created = Notification.objects.bulk_create(rows)
     now = timezone.now()
     deadlines.schedule_many(
         [

@@ -42,3 +42,23 @@ def staff(actor: Actor) -> QuerySet[User]:
 
 def access_staff(actor: Actor, user_id: uuid.UUID | str) -> User:
     return get_object_or_404(User.objects.visible_to(actor).select_related("organization"), public_id=user_id)
+
+
+def practice_contacts_of(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], list[PartnershipContact]]:
+    """The practice-side contacts (people and addresses) of each active (plan id, practice id)
+    partnership, in one query: whom a plan's workflows tell about a practice's patients. Not a
+    read for a person (no actor): callers are services acting for the plan."""
+    found: dict[tuple[int, int], list[PartnershipContact]] = {pair: [] for pair in pairs}
+    if not pairs:
+        return found
+    contacts = PartnershipContact.objects.filter(
+        partnership__plan_id__in={plan for plan, _ in pairs},
+        partnership__practice_id__in={practice for _, practice in pairs},
+        partnership__status="active",
+        side=PartnershipContact.Side.PRACTICE,
+    ).select_related("user", "partnership")
+    for contact in contacts:
+        pair = (contact.partnership.plan_id, contact.partnership.practice_id)
+        if pair in found:
+            found[pair].append(contact)
+    return found

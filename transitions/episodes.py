@@ -37,6 +37,7 @@ from core.notifications import Notice, email_address_deadline, notify, notify_ma
 from members.models import Attribution, Member, ReleaseOfInformation
 from organizations.access import Actor
 from organizations.models import Organization, PartnershipContact, Role, User
+from organizations.selectors import practice_contacts_of
 from organizations.services import business_calendar
 from transitions import lace
 from transitions.models import Appointment, Encounter, Episode, EpisodeStep, Side
@@ -86,11 +87,25 @@ def is_mental_health_stay(encounter: Encounter) -> bool:
 # ---- Who ------------------------------------------------------------------------------------------
 
 
-def _care_manager(member: Member) -> User | None:
-    enrollment = (
-        Enrollment.objects.active().filter(member=member).select_related("care_manager").order_by("-id").first()
+def _care_managers(member_ids: set[int]) -> dict[int, User | None]:
+    """Each member's care manager: the latest active enrollment's, while they work here."""
+    found: dict[int, User | None] = dict.fromkeys(member_ids)
+    seen: set[int] = set()
+    enrollments = (
+        Enrollment.objects.active()
+        .filter(member_id__in=member_ids)
+        .select_related("care_manager")
+        .order_by("member_id", "-id")
     )
-    return enrollment.care_manager if enrollment and enrollment.care_manager.is_active else None
+    for enrollment in enrollments:
+        if enrollment.member_id not in seen:
+            seen.add(enrollment.member_id)
+            found[enrollment.member_id] = enrollment.care_manager if enrollment.care_manager.is_active else None
+    return found
+
+
+def _care_manager(member: Member) -> User | None:
+    return _care_managers({member.pk})[member.pk]
 
 
 def _practice_on(member: Member, day: dt.date) -> Organization | None:
@@ -103,21 +118,15 @@ def _practice_on(member: Member, day: dt.date) -> Organization | None:
     return row.practice if row else None
 
 
-def _practice_contacts(plan_id: int, practice_id: int | None) -> list[PartnershipContact]:
-    if practice_id is None:
-        return []
-    return list(
-        PartnershipContact.objects.filter(
-            partnership__plan_id=plan_id,
-            partnership__practice_id=practice_id,
-            partnership__status="active",
-            side=PartnershipContact.Side.PRACTICE,
-        ).select_related("user")
-    )
+def _supervisors_of(plan_ids: set[int]) -> dict[int, list[User]]:
+    found: dict[int, list[User]] = {plan_id: [] for plan_id in plan_ids}
+    for user in User.objects.filter(organization_id__in=plan_ids, role=Role.SUPERVISOR, is_active=True):
+        found[user.organization_id].append(user)
+    return found
 
 
 def _supervisors(plan_id: int) -> list[User]:
-    return list(User.objects.filter(organization_id=plan_id, role=Role.SUPERVISOR, is_active=True))
+    return _supervisors_of({plan_id})[plan_id]
 
 
 class _Outbox:
@@ -135,55 +144,29 @@ class _Outbox:
         self._contacts: dict[tuple[int, int], list[PartnershipContact]] = {}
 
     def prefetch(self, episodes: list[Episode]) -> None:
-        unknown = {e.member_id for e in episodes if not (e.care_manager and e.care_manager.is_active)}
-        unknown -= self._care_managers.keys()
-        if unknown:
-            self._care_managers.update(dict.fromkeys(unknown))
-            enrollments = (
-                Enrollment.objects.active()
-                .filter(member_id__in=unknown)
-                .select_related("care_manager")
-                .order_by("member_id", "-id")
-            )
-            for enrollment in enrollments:
-                if self._care_managers[enrollment.member_id] is None and enrollment.care_manager.is_active:
-                    self._care_managers[enrollment.member_id] = enrollment.care_manager
-        plans = {e.plan_id for e in episodes} - self._supervisors.keys()
-        if plans:
-            for plan_id in plans:
-                self._supervisors[plan_id] = []
-            for user in User.objects.filter(organization_id__in=plans, role=Role.SUPERVISOR, is_active=True):
-                self._supervisors[user.organization_id].append(user)
-        pairs = {(e.plan_id, e.practice_id) for e in episodes if e.practice_id} - self._contacts.keys()
-        if pairs:
-            for pair in pairs:
-                self._contacts[pair] = []
-            contacts = PartnershipContact.objects.filter(
-                partnership__plan_id__in={plan for plan, _ in pairs},
-                partnership__practice_id__in={practice for _, practice in pairs},
-                partnership__status="active",
-                side=PartnershipContact.Side.PRACTICE,
-            ).select_related("user", "partnership")
-            for contact in contacts:
-                pair = (contact.partnership.plan_id, contact.partnership.practice_id)
-                if pair in self._contacts:
-                    self._contacts[pair].append(contact)
+        members = {e.member_id for e in episodes if not (e.care_manager and e.care_manager.is_active)}
+        if members := members - self._care_managers.keys():
+            self._care_managers.update(_care_managers(members))
+        if plans := {e.plan_id for e in episodes} - self._supervisors.keys():
+            self._supervisors.update(_supervisors_of(plans))
+        if pairs := {(e.plan_id, e.practice_id) for e in episodes if e.practice_id} - self._contacts.keys():
+            self._contacts.update(practice_contacts_of(pairs))
 
     def care_manager(self, member: Member) -> User | None:
         if member.pk not in self._care_managers:
-            self._care_managers[member.pk] = _care_manager(member)
+            self._care_managers.update(_care_managers({member.pk}))
         return self._care_managers[member.pk]
 
     def supervisors(self, plan_id: int) -> list[User]:
         if plan_id not in self._supervisors:
-            self._supervisors[plan_id] = _supervisors(plan_id)
+            self._supervisors.update(_supervisors_of({plan_id}))
         return self._supervisors[plan_id]
 
     def practice_contacts(self, plan_id: int, practice_id: int | None) -> list[PartnershipContact]:
         if practice_id is None:
             return []
         if (plan_id, practice_id) not in self._contacts:
-            self._contacts[(plan_id, practice_id)] = _practice_contacts(plan_id, practice_id)
+            self._contacts.update(practice_contacts_of({(plan_id, practice_id)}))
         return self._contacts[(plan_id, practice_id)]
 
     def practice_owner(self, plan_id: int, practice_id: int | None) -> User | None:
@@ -889,7 +872,6 @@ def steps_due(*, step_ids: list[int]) -> set[int]:
     calendars: dict[int, object] = {}
     escalations = []
     for step in steps:
-        step.status, step.missed_at, step.escalation = Status.MISSED, now, EpisodeStep.Escalation.CARE_MANAGER
         episode = step.episode
         who = "the practice" if step.side == Side.PRACTICE else "the plan"
         title = f"Overdue ({who}): {step.get_kind_display().lower()} for {episode.member.full_name}"

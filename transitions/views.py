@@ -268,8 +268,7 @@ def episode_rates(request: HttpRequest) -> HttpResponse:
     for the plan over a chosen discharge period, with a chart."""
     actor = request.actor
     actor.require("organizations.view_transitions")
-    # The plans' date, or (a practice whose partner plans straddle midnight) the practice's own.
-    today = actor.local_today() or timezone.localdate(timezone=actor.organization.tz)
+    today = actor.organization.local_date()  # the default period in the person's own zone, like every page
     form = RatesFilter(request.GET or {"start": today - dt.timedelta(days=90), "end": today})
     rows, error = [], None
     if form.is_valid():
