@@ -28,9 +28,10 @@ CODES = ("BCS", "COL", "CBP", "GSD", "AWV", "PERSIST", "MRP", "WCV", "CCS", "PPC
 
 _INSERT = """
 INSERT INTO caregaps_caregap (public_id, plan_id, member_id, measure_id, description, due_date, status, source,
-                              source_key, opened_at, updated_at)
+                              source_key, opened_at, updated_at, provider_npi, provider_name)
 SELECT gen_random_uuid(), %(plan)s, p.member_id, m.id, '', %(due)s, 'open', 'csv',
-       'bench:' || p.member_id || ':' || m.code, now() - make_interval(secs => p.n), now()
+       'bench:' || p.member_id || ':' || m.code, now() - make_interval(secs => p.n), now(),
+       '', 'Dr. Bench ' || (p.n %% 7)
 FROM (
     SELECT a.member_id, row_number() OVER (ORDER BY a.member_id) AS n
     FROM members_attribution a

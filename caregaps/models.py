@@ -94,6 +94,11 @@ class CareGap(models.Model):
     source = models.CharField(max_length=8, choices=Source.choices)
     source_key = models.CharField(max_length=200, help_text="Idempotency: the source's identity for this gap.")
     scheduled_for = models.DateField(null=True, blank=True, help_text="The visit the practice booked to close it.")
+    provider_npi = models.CharField(max_length=10, blank=True, help_text="The rendering provider's NPI, as reported.")
+    provider_name = models.CharField(max_length=200, blank=True, help_text="The rendering provider, as reported.")
+    reminded_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the practice was reminded that the gap is due within 30 days."
+    )
     opened_at = models.DateTimeField(db_default=Now())
     closed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -113,6 +118,12 @@ class CareGap(models.Model):
         indexes = [
             models.Index(fields=["plan", "measure", "status"], name="care_gap_plan_measure"),
             models.Index(fields=["member", "status"], name="care_gap_member"),
+            # The daily reminder's scan: open gaps not yet reminded, by due date.
+            models.Index(
+                fields=["plan", "due_date"],
+                name="care_gap_to_remind",
+                condition=Q(status="open", reminded_at__isnull=True, due_date__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -146,3 +157,38 @@ class GapEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or 'new'} → {self.to_status}"
+
+
+class EvidenceFile(models.Model):
+    """A document sent with closure evidence (a lab result, a visit note). Stored outside any web
+    root under a neutral name; served only by a view that checks the gap is visible (core.uploads)."""
+
+    id = models.BigAutoField(primary_key=True)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
+    plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    gap = models.ForeignKey(CareGap, on_delete=models.CASCADE, related_name="files")
+    event = models.ForeignKey(GapEvent, on_delete=models.CASCADE, related_name="files")
+    file = models.FileField(upload_to="care-gap-evidence/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=64)
+    size_bytes = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class ReportReview(models.Model):
+    """When a person last marked the gap report reviewed: "new since last review" is every gap
+    opened after it."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    reviewed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.user_id} reviewed {self.reviewed_at:%Y-%m-%d %H:%M}"

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import TruncMonth
 from django.shortcuts import get_object_or_404
 
-from caregaps.models import CareGap, GapEvent, Measure, Status
+from caregaps.models import CareGap, EvidenceFile, GapEvent, Measure, ReportReview, Status
+from core.audit import Action
+from members.models import Attribution
+from members.querysets import current_on
 from members.selectors import audit_reads
 from organizations.access import Actor
+from organizations.models import Organization
 
 
 def gaps(actor: Actor) -> QuerySet[CareGap]:
@@ -32,64 +39,217 @@ def access_gap(actor: Actor, gap_id: uuid.UUID | str) -> CareGap:
 
 
 def gap_history(gap: CareGap) -> QuerySet[GapEvent]:
-    return gap.events.order_by("at", "id")
+    """The gap's moves, each with the documents sent with it (two queries)."""
+    return gap.events.order_by("at", "id").prefetch_related("files")
+
+
+def access_evidence_file(actor: Actor, gap: CareGap, file_id: uuid.UUID | str) -> EvidenceFile:
+    """A document of a gap the caller already reached through access_gap: 404 if it is another's."""
+    return get_object_or_404(EvidenceFile, gap=gap, public_id=file_id)
 
 
 REPORT_ORDER = ("-opened_at", "-id")
 
 
-def report(actor: Actor, *, measure: str = "", status: str = "", due_before=None) -> QuerySet:
+@dataclass(frozen=True)
+class GapFilters:
+    """What the report, its exports and the API narrow gaps by (all optional)."""
+
+    measure: str = ""  # a catalog code
+    status: str = ""  # a Status, or "open" for every status still to close
+    due_before: dt.date | None = None
+    practice: Organization | None = None  # plan staff: members attributed to this practice today
+    provider: str = ""  # the rendering provider: an NPI, or part of the name
+    new_since: dt.datetime | None = None  # opened after this (the viewer's last review)
+
+    @property
+    def who(self) -> GapFilters:
+        """Only the filters on whose gaps they are (practice, provider): what the counts follow."""
+        return GapFilters(practice=self.practice, provider=self.provider)
+
+
+def narrowing_practices(actor: Actor) -> QuerySet[Organization] | None:
+    """The practices a plan may narrow its report to; None for anyone else (a practice's report is
+    its own patients already)."""
+    if not actor.is_plan_staff:
+        return None
+    return Organization.objects.visible_to(actor).filter(kind=Organization.Kind.PRACTICE).order_by("name")
+
+
+def filtered(actor: Actor, f: GapFilters) -> QuerySet[CareGap]:
+    qs = gaps(actor)
+    if f.measure:
+        qs = qs.filter(measure__code__iexact=f.measure)
+    if f.status == "open":
+        qs = qs.still_open()
+    elif f.status:
+        qs = qs.filter(status=f.status)
+    if f.due_before:
+        qs = qs.filter(due_date__lte=f.due_before)
+    if f.practice is not None:
+        qs = qs.filter(
+            Exists(
+                Attribution.objects.filter(
+                    current_on(actor.organization.local_date()), member_id=OuterRef("member_id"), practice=f.practice
+                )
+            )
+        )
+    if f.provider:
+        qs = (
+            qs.filter(provider_npi=f.provider)
+            if f.provider.isdigit()
+            else qs.filter(provider_name__icontains=f.provider)
+        )
+    if f.new_since is not None:
+        qs = qs.filter(opened_at__gt=f.new_since)
+    return qs
+
+
+def report(actor: Actor, f: GapFilters = GapFilters()) -> QuerySet:
     """The gap report's rows (plain values, one query a page): the member, the measure, due date,
-    status, and whether the member is in care management now (seed 000: engagement beside the gap)."""
+    status, the rendering provider, and whether the member is in care management now (seed 000:
+    engagement beside the gap)."""
     from caseloads.models import Enrollment
 
-    qs = gaps(actor)
-    if measure:
-        qs = qs.filter(measure__code__iexact=measure)
-    if status == "open":
-        qs = qs.still_open()
-    elif status:
-        qs = qs.filter(status=status)
-    if due_before:
-        qs = qs.filter(due_date__lte=due_before)
     enrolled = Enrollment.objects.filter(member_id=OuterRef("member_id"), status="active")
-    return qs.annotate(enrolled=Exists(enrolled)).values(
-        "id",
-        "public_id",
-        "opened_at",
-        "due_date",
-        "status",
-        "description",
-        "scheduled_for",
-        "enrolled",
-        "member_id",
-        "member__public_id",
-        "member__plan_id",
-        "member__first_name",
-        "member__last_name",
-        "member__member_number",
-        "measure__code",
-        "measure__name",
-    )
-
-
-def measure_summary(actor: Actor) -> list[dict]:
-    """Per measure: gaps still to close, closed, excluded and the closure rate (closed over the
-    gaps that count: all but the excluded). One GROUP BY."""
-    rows = (
-        gaps(actor)
-        .values("measure__code", "measure__name")
-        .annotate(
-            total=Count("id"),
-            closed=Count("id", filter=Q(status=Status.CLOSED)),
-            excluded=Count("id", filter=Q(status=Status.EXCLUDED)),
+    return (
+        filtered(actor, f)
+        .annotate(enrolled=Exists(enrolled))
+        .values(
+            "id",
+            "public_id",
+            "opened_at",
+            "due_date",
+            "status",
+            "description",
+            "scheduled_for",
+            "provider_npi",
+            "provider_name",
+            "enrolled",
+            "member_id",
+            "member__public_id",
+            "member__plan_id",
+            "member__first_name",
+            "member__last_name",
+            "member__member_number",
+            "measure__code",
+            "measure__name",
         )
-        .order_by("measure__name")
     )
-    out = []
+
+
+def audit_rows(actor: Actor, rows: list[dict], *, via: str, action: str = Action.READ) -> None:
+    """Audit the members of report rows shown or exported: one event per member, however many of
+    their gaps the rows hold."""
+    members = {r["member_id"]: r for r in rows}
+    audit_reads(
+        actor,
+        [{"public_id": r["member__public_id"], "plan_id": r["member__plan_id"], "id": pk} for pk, r in members.items()],
+        via=via,
+        action=action,
+    )
+
+
+def _rate(row: dict) -> dict:
+    """Closure rate: closed over the gaps that count (all but the excluded)."""
+    counted = row["total"] - row["excluded"]
+    row["still_open"] = counted - row["closed"]
+    row["rate"] = round(100 * row["closed"] / counted) if counted else None
+    return row
+
+
+COUNTS = {
+    "total": Count("id"),
+    "closed": Count("id", filter=Q(status=Status.CLOSED)),
+    "excluded": Count("id", filter=Q(status=Status.EXCLUDED)),
+}
+
+
+def measure_summary(actor: Actor, f: GapFilters = GapFilters()) -> list[dict]:
+    """Per measure: gaps still to close, closed, excluded and the closure rate, for the gaps the
+    practice and provider filters leave. One GROUP BY."""
+    rows = filtered(actor, f.who).values("measure__code", "measure__name").annotate(**COUNTS).order_by("measure__name")
+    return [_rate(row) for row in rows]
+
+
+def by_practice(actor: Actor, f: GapFilters = GapFilters()) -> list[dict]:
+    """Per practice the members are attributed to today (a practice sees its own row): the same
+    counts and rate, for the gaps the measure filter leaves. One GROUP BY; members attributed to
+    no practice today are a row of their own."""
+    today = actor.organization.local_date() if actor.is_plan_staff else None
+    practice = Attribution.objects.filter(current_on(today), member_id=OuterRef("member_id"))
+    if actor.is_practice_staff:
+        practice = practice.filter(practice_id=actor.organization.pk)
+    rows = (
+        filtered(actor, GapFilters(measure=f.measure))
+        .annotate(practice_id=Subquery(practice.values("practice_id")[:1]))
+        .values("practice_id")
+        .annotate(**COUNTS)
+    )
+    rows = [_rate(row) for row in rows]
+    names = dict(Organization.objects.filter(pk__in=[r["practice_id"] for r in rows]).values_list("pk", "name"))
+    public = dict(Organization.objects.filter(pk__in=names).values_list("pk", "public_id"))
     for row in rows:
-        counted = row["total"] - row["excluded"]
-        row["still_open"] = counted - row["closed"]
-        row["rate"] = round(100 * row["closed"] / counted) if counted else None
-        out.append(row)
+        row["name"] = names.get(row["practice_id"], "Not attributed to a practice")
+        row["public_id"] = public.get(row["practice_id"])
+    return sorted(rows, key=lambda r: (r["practice_id"] is None, r["name"]))
+
+
+@dataclass
+class Month:
+    start: dt.date
+    opened: int
+    closed: int
+    excluded: int
+    rate: int | None  # closure rate at the month's end, over every gap opened by then
+
+
+def trends(actor: Actor, f: GapFilters = GapFilters(), *, months: int = 12) -> list[Month]:
+    """Closure over time: per month (in the viewer's organization's zone) the gaps opened, closed
+    and excluded, and the closure rate at each month's end (closed by then over gaps opened by
+    then less the excluded). By each gap's current status and the date it closed, so a gap closed
+    and reopened counts as open. Two GROUP BY queries."""
+    tz = actor.organization.tz
+    qs = filtered(actor, GapFilters(measure=f.measure, practice=f.practice, provider=f.provider))
+    today = actor.organization.local_date()
+    back = today.month - 1 - (months - 1)  # months since January of this year, for the first month shown
+    first = dt.date(today.year + back // 12, back % 12 + 1, 1)
+    opened = dict(
+        qs.annotate(month=TruncMonth("opened_at", tzinfo=tz))
+        .values("month")
+        .annotate(n=Count("id"))
+        .values_list("month", "n")
+    )
+    ended = {
+        (month, status): n
+        for month, status, n in qs.filter(status__in=[Status.CLOSED, Status.EXCLUDED])
+        .annotate(month=TruncMonth("closed_at", tzinfo=tz))
+        .values("month", "status")
+        .annotate(n=Count("id"))
+        .values_list("month", "status", "n")
+    }
+    opened = {_day(k): v for k, v in opened.items()}
+    ended = {(_day(k), s): v for (k, s), v in ended.items()}
+    # What happened before the chart's first month still counts in the running totals.
+    total = sum(v for k, v in opened.items() if k < first)
+    closed = sum(v for (k, s), v in ended.items() if k < first and s == Status.CLOSED)
+    excluded = sum(v for (k, s), v in ended.items() if k < first and s == Status.EXCLUDED)
+    out = []
+    month = first
+    for _ in range(months):
+        o, c, x = opened.get(month, 0), ended.get((month, Status.CLOSED), 0), ended.get((month, Status.EXCLUDED), 0)
+        total, closed, excluded = total + o, closed + c, excluded + x
+        counted = total - excluded
+        out.append(Month(month, o, c, x, round(100 * closed / counted) if counted else None))
+        month = (month + dt.timedelta(days=32)).replace(day=1)
     return out
+
+
+def _day(moment: dt.datetime | dt.date) -> dt.date:
+    return moment.date() if isinstance(moment, dt.datetime) else moment
+
+
+def last_review(actor: Actor) -> dt.datetime | None:
+    if actor.user is None:
+        return None
+    return ReportReview.objects.filter(user=actor.user).values_list("reviewed_at", flat=True).first()

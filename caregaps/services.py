@@ -16,15 +16,27 @@ import io
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, NamedTuple
 
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
-from caregaps.models import ALLOWED, OPEN_STATUSES, CareGap, GapEvent, Measure, Source, Status
-from core import audit
+from caregaps.models import (
+    ALLOWED,
+    OPEN_STATUSES,
+    CareGap,
+    EvidenceFile,
+    GapEvent,
+    Measure,
+    ReportReview,
+    Source,
+    Status,
+)
+from core import audit, deadlines, uploads
 from core.audit import Action
 from core.notifications import Notice, notify_many
 from members.models import Attribution, Member
@@ -104,7 +116,7 @@ CATALOG: tuple[tuple[str, str, str, str], ...] = (
     ),
 )
 
-COLUMNS = ("member_id", "measure", "description", "due_date", "status")
+COLUMNS = ("member_id", "measure", "description", "due_date", "status", "provider_npi", "provider_name")
 REQUIRED = ("member_id", "measure")
 FILE_STATUSES = {"open": Status.OPEN, "closed": Status.CLOSED}
 MAX_DESCRIPTION = 300
@@ -141,6 +153,21 @@ def measure_catalog_seed(*, plan: Organization) -> int:
         ignore_conflicts=True,  # a catalog being seeded at the same moment by someone else
     )
     return len(made)
+
+
+class Provider(NamedTuple):
+    """The rendering provider a gap file or report names (both optional)."""
+
+    npi: str = ""
+    name: str = ""
+
+    def problems(self) -> list[tuple[str, str]]:
+        out = []
+        if self.npi and not (len(self.npi) == 10 and self.npi.isdigit()):
+            out.append(("provider_npi", f"{self.npi!r} is not an NPI (10 digits)"))
+        if len(self.name) > 200:
+            out.append(("provider_name", "is longer than 200 characters"))
+        return out
 
 
 def gap_key(member_number: str, measure_code: str, due: dt.date | None) -> str:
@@ -222,6 +249,8 @@ def gaps_import_csv(*, actor: Actor, stream: IO[bytes]) -> Result:
         status = FILE_STATUSES.get((values.get("status") or "open").lower())
         if status is None:
             errors.append(RowError(row_no, "status", f"{values['status']!r} is not open or closed"))
+        provider = Provider(values.get("provider_npi", ""), values.get("provider_name", ""))
+        errors += [RowError(row_no, column, message) for column, message in provider.problems()]
         if errors:
             result.errors.extend(errors)
             continue
@@ -231,7 +260,7 @@ def gaps_import_csv(*, actor: Actor, stream: IO[bytes]) -> Result:
                 RowError(row_no, "measure", f"the same gap (member, measure, due date) is on row {wanted[key][0]}")
             )
             continue
-        wanted[key] = (row_no, members[number], measures[code], description, due, status)
+        wanted[key] = (row_no, members[number], measures[code], description, due, status, provider)
     if result.errors:
         result.error_count = len(result.errors)
         raise Rejected(result)
@@ -244,7 +273,7 @@ def _apply(actor: Actor, plan: Organization, wanted: dict, result: Result, *, so
     existing = {g.source_key: g for g in CareGap.objects.select_for_update().filter(plan=plan, source_key__in=wanted)}
     new, changed, events = [], [], []
     label = actor.user.get_username() if actor.user is not None else "system"
-    for key, (_row_no, member_id, measure, description, due, status) in wanted.items():
+    for key, (_row_no, member_id, measure, description, due, status, provider) in wanted.items():
         gap = existing.get(key)
         if gap is None:
             gap = CareGap(
@@ -257,6 +286,8 @@ def _apply(actor: Actor, plan: Organization, wanted: dict, result: Result, *, so
                 source=source,
                 source_key=key,
                 closed_at=now if status == Status.CLOSED else None,
+                provider_npi=provider.npi,
+                provider_name=provider.name,
             )
             new.append(gap)
             events.append((gap, "", status, f"Reported by the plan's quality engine: {Source(source).label}."))
@@ -266,7 +297,7 @@ def _apply(actor: Actor, plan: Organization, wanted: dict, result: Result, *, so
         moves = (status == Status.CLOSED and gap.status in OPEN_STATUSES) or (
             status == Status.OPEN and gap.status == Status.CLOSED
         )
-        if not moves and gap.description == description:
+        if not moves and gap.description == description and (gap.provider_npi, gap.provider_name) == provider:
             result.unchanged += 1
             continue
         if moves:
@@ -274,11 +305,14 @@ def _apply(actor: Actor, plan: Organization, wanted: dict, result: Result, *, so
             gap.status = status
             gap.closed_at = now if status == Status.CLOSED else None
         gap.description = description
+        gap.provider_npi, gap.provider_name = provider
         gap.updated_at = now
         changed.append(gap)
     CareGap.objects.bulk_create(new)
     if changed:
-        CareGap.objects.bulk_update(changed, ["status", "closed_at", "description", "updated_at"])
+        CareGap.objects.bulk_update(
+            changed, ["status", "closed_at", "description", "provider_npi", "provider_name", "updated_at"]
+        )
     GapEvent.objects.bulk_create(
         GapEvent(
             plan=plan, gap=gap, actor=actor.user, actor_label=label, from_status=before, to_status=after, note=note
@@ -288,6 +322,8 @@ def _apply(actor: Actor, plan: Organization, wanted: dict, result: Result, *, so
     result.created, result.updated = len(new), len(changed)
     if new:
         _tell_practices(plan, [g.member_id for g in new])
+    if any(g.due_date and g.status == Status.OPEN for g in new):
+        reminders_schedule(plan)
     audit.record_many(
         actor=actor,
         action=Action.CREATE,
@@ -394,6 +430,8 @@ def gaps_from_workflows(*, plan: Organization, gaps: list[WorkflowGap]) -> int:
         objects=[(g.public_id, plan.pk, g.member_id) for g in made],
         summaries=[f"Care gap opened by a workflow: {g.measure.code}" for g in made],
     )
+    if made:
+        reminders_schedule(plan)
     return len(made)
 
 
@@ -414,6 +452,25 @@ def _fhir_resources(document: object) -> list[dict]:
     if kind == "Bundle":
         return [r for e in document.get("entry") or [] for r in _fhir_resources(e.get("resource"))]
     return [document]
+
+
+NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
+
+
+def _fhir_provider(patient: dict, by_ref: dict[str, dict]) -> Provider:
+    """The patient's general practitioner, where the report carries the Practitioner: its NPI
+    identifier and its name as written."""
+    for ref in patient.get("generalPractitioner") or []:
+        practitioner = by_ref.get(ref.get("reference", ""))
+        if practitioner is None or practitioner.get("resourceType") != "Practitioner":
+            continue
+        npi = next(
+            (i.get("value", "") for i in practitioner.get("identifier") or [] if i.get("system") == NPI_SYSTEM), ""
+        )
+        names = practitioner.get("name") or [{}]
+        name = names[0].get("text") or " ".join([*names[0].get("given", []), names[0].get("family", "")]).strip()
+        return Provider(npi, (name or ref.get("display", ""))[:200])
+    return Provider()
 
 
 def _measure_id(canonical: str) -> str:
@@ -516,7 +573,10 @@ def gaps_import_fhir(*, actor: Actor, document: object) -> Result:
             result.errors.extend(errors)
             continue
         # The same gap twice in one report: the later DetectedIssue wins.
-        wanted[gap_key(number, measure.code, due)] = (n, members[number], measure, "", due, status)
+        provider = _fhir_provider(patient, by_ref)
+        if provider.problems():
+            provider = Provider()  # a malformed NPI in a report is dropped, not a reason to refuse the gap
+        wanted[gap_key(number, measure.code, due)] = (n, members[number], measure, "", due, status, provider)
     if result.errors:
         result.error_count = len(result.errors)
         raise Rejected(result)
@@ -530,8 +590,9 @@ PRACTICE_FROM = (Status.OPEN, Status.SCHEDULED)
 MAX_SCHEDULE_AHEAD = dt.timedelta(days=366)
 
 
-def _move(*, actor: Actor, gap: CareGap, to: str, note: str = "", **evidence) -> CareGap:
-    """Lock the gap, check the move against ALLOWED, apply it, write its history and audit rows."""
+def _move(*, actor: Actor, gap: CareGap, to: str, note: str = "", **evidence) -> GapEvent:
+    """Lock the gap, check the move against ALLOWED, apply it, write its history and audit rows.
+    Returns the history row (its `gap` is the updated gap)."""
     gap = CareGap.objects.select_for_update().select_related("measure").get(pk=gap.pk)
     if to not in ALLOWED[gap.status]:
         raise ValidationError(
@@ -543,7 +604,7 @@ def _move(*, actor: Actor, gap: CareGap, to: str, note: str = "", **evidence) ->
     if "scheduled_for" in evidence:
         gap.scheduled_for = evidence.pop("scheduled_for")
     gap.save(update_fields=["status", "closed_at", "scheduled_for", "updated_at"])
-    GapEvent.objects.create(
+    event = GapEvent.objects.create(
         plan_id=gap.plan_id,
         gap=gap,
         actor=actor.user,
@@ -562,7 +623,7 @@ def _move(*, actor: Actor, gap: CareGap, to: str, note: str = "", **evidence) ->
         member_id=gap.member_id,
         summary=f"Care gap {gap.measure.code}: {Status(before).label.lower()} → {Status(to).label.lower()}",
     )
-    return gap
+    return event
 
 
 def _practice_may(actor: Actor, gap: CareGap) -> None:
@@ -582,14 +643,24 @@ def gap_schedule(*, actor: Actor, gap: CareGap, scheduled_for: dt.date | None, n
         raise ValidationError({"scheduled_for": ["cannot be in the past."]})
     if scheduled_for > today + MAX_SCHEDULE_AHEAD:
         raise ValidationError({"scheduled_for": ["is more than a year ahead."]})
-    return _move(actor=actor, gap=gap, to=Status.SCHEDULED, note=note.strip(), scheduled_for=scheduled_for)
+    return _move(actor=actor, gap=gap, to=Status.SCHEDULED, note=note.strip(), scheduled_for=scheduled_for).gap
+
+
+EVIDENCE_MAX_FILES = 5
 
 
 @transaction.atomic
 def gap_submit_evidence(
-    *, actor: Actor, gap: CareGap, service_date: dt.date | None, code: str, note: str = ""
+    *,
+    actor: Actor,
+    gap: CareGap,
+    service_date: dt.date | None,
+    code: str,
+    note: str = "",
+    files: list[UploadedFile] | tuple = (),
 ) -> CareGap:
-    """The practice says the gap is closed: the service, its date and code, for the plan to check."""
+    """The practice says the gap is closed: the service, its date and code, for the plan to check,
+    with documents if it has them (PDF, PNG or JPEG, 10 MB each; all stored or none)."""
     _practice_may(actor, gap)
     errors: dict[str, list[str]] = {}
     if service_date is None:
@@ -601,11 +672,29 @@ def gap_submit_evidence(
         errors["code"] = ["is required: the CPT, HCPCS, LOINC or ICD-10 code of the service."]
     elif len(code) > 40:
         errors["code"] = ["is longer than 40 characters."]
+    files = [f for f in files if f]
+    if len(files) > EVIDENCE_MAX_FILES:
+        errors["files"] = [f"at most {EVIDENCE_MAX_FILES} files."]
     if errors:
         raise ValidationError(errors)
-    return _move(
+    types = [uploads.check(upload, field="files") for upload in files]  # every file checked before any is stored
+    event = _move(
         actor=actor, gap=gap, to=Status.EVIDENCE_SUBMITTED, note=note.strip(), service_date=service_date, code=code
     )
+    for upload, content_type in zip(files, types, strict=True):
+        stored = EvidenceFile(
+            plan_id=gap.plan_id,
+            gap=event.gap,
+            event=event,
+            original_name=upload.name[:255],
+            content_type=content_type,
+            size_bytes=upload.size,
+            sha256=uploads.sha256(upload),
+            uploaded_by=actor.user,
+        )
+        stored.file.save(f"{stored.public_id}", upload, save=False)  # a name that says nothing
+        stored.save()
+    return event.gap
 
 
 @transaction.atomic
@@ -614,7 +703,7 @@ def gap_request_exclusion(*, actor: Actor, gap: CareGap, reason: str) -> CareGap
     _practice_may(actor, gap)
     if not (reason or "").strip():
         raise ValidationError({"reason": ["Say why the measure does not apply to this patient."]})
-    return _move(actor=actor, gap=gap, to=Status.EXCLUSION_REQUESTED, note=reason.strip())
+    return _move(actor=actor, gap=gap, to=Status.EXCLUSION_REQUESTED, note=reason.strip()).gap
 
 
 @transaction.atomic
@@ -627,4 +716,76 @@ def gap_adjudicate(*, actor: Actor, gap: CareGap, accept: bool, reason: str = ""
     if not accept and not (reason or "").strip():
         raise ValidationError({"reason": ["Say why it is rejected; the practice will read it."]})
     accepted = Status.CLOSED if gap.status == Status.EVIDENCE_SUBMITTED else Status.EXCLUDED
-    return _move(actor=actor, gap=gap, to=accepted if accept else Status.OPEN, note=(reason or "").strip())
+    return _move(actor=actor, gap=gap, to=accepted if accept else Status.OPEN, note=(reason or "").strip()).gap
+
+
+# Reminders: gaps due within 30 days -------------------------------------------------------------
+
+REMIND_WITHIN = dt.timedelta(days=30)
+REMIND_AT = dt.time(7, 0)  # in the plan's time zone
+
+
+def reminders_schedule(plan: Organization) -> None:
+    """Make sure the plan's next daily reminder run is on the clock (07:00 tomorrow, plan time).
+    Idempotent: called by every import that brings gaps with due dates, and by each run while
+    there are gaps left to remind."""
+    tomorrow = plan.local_date() + dt.timedelta(days=1)
+    deadlines.schedule(
+        kind="care_gap.reminders",
+        key=f"care-gap-reminders:{plan.pk}:{tomorrow.isoformat()}",
+        due_at=dt.datetime.combine(tomorrow, REMIND_AT, tzinfo=plan.tz),
+        plan_id=plan.pk,
+        payload={"plan_id": plan.pk},
+    )
+
+
+@transaction.atomic
+def reminders_send(*, plan_id: int) -> int:
+    """Tell each practice how many of its patients' open gaps fall due within 30 days (or are past
+    due) and have not been reminded: once per gap, one notice per practice contact (no member
+    named; the designated point of contact by email too). Returns how many gaps were reminded."""
+    plan = Organization.objects.get(pk=plan_id)
+    today = plan.local_date()
+    due = (
+        CareGap.objects.for_plan(plan.pk)
+        .select_for_update(skip_locked=True)
+        .filter(status=Status.OPEN, reminded_at__isnull=True, due_date__lte=today + REMIND_WITHIN)
+    )
+    attributed = Attribution.objects.filter(current_on(today), plan=plan)
+    rows = list(
+        due.filter(member_id__in=attributed.values("member_id"))
+        .annotate(practice_id=Subquery(attributed.filter(member_id=OuterRef("member_id")).values("practice_id")[:1]))
+        .values_list("pk", "practice_id")
+    )
+    if rows:
+        CareGap.objects.filter(pk__in=[pk for pk, _ in rows]).update(reminded_at=timezone.now())
+        counts = Counter(practice_id for _, practice_id in rows)
+        url = f"{reverse('caregap-report')}?status=open&due_before={(today + REMIND_WITHIN).isoformat()}"
+        notify_many(
+            Notice(
+                [c.user],
+                "care_gaps.due_soon",
+                f"{counts[c.partnership.practice_id]} care gap(s) for your patients due within 30 days ({plan.name})",
+                url=url,
+                plan_id=plan.pk,
+                email=c.is_primary,
+                dedupe_key=f"care-gaps-due:{plan.pk}:{c.partnership.practice_id}:{today.isoformat()}",
+            )
+            for contacts in practice_contacts_of({(plan.pk, p) for p in counts}).values()
+            for c in contacts
+            if c.user is not None
+        )
+    if (
+        CareGap.objects.for_plan(plan.pk)
+        .filter(status=Status.OPEN, reminded_at__isnull=True, due_date__isnull=False)
+        .exists()
+    ):
+        reminders_schedule(plan)
+    return len(rows)
+
+
+def report_mark_reviewed(*, actor: Actor) -> ReportReview:
+    """The person has gone through the report: "new since last review" starts again from now."""
+    actor.require("organizations.view_care_gaps")
+    review, _ = ReportReview.objects.update_or_create(user=actor.user, defaults={"reviewed_at": timezone.now()})
+    return review

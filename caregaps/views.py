@@ -2,114 +2,124 @@
 
 from __future__ import annotations
 
-import csv
-import io
+import datetime as dt
 import uuid
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.contrib import messages
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from caregaps import selectors, services
+from caregaps import exports, selectors, services
 from caregaps.forms import AdjudicateForm, EvidenceForm, ExclusionForm, ReportFilter, ScheduleForm
 from caregaps.models import Status
-from core.audit import Action
+from caregaps.selectors import GapFilters
+from core import uploads
 from core.http import bad_cursor_response, page_args, render_page, staff_view, submit_form
 from core.pagination import BadCursor, paginate
-from members.selectors import audit_reads
+
+
+def _filters(request: HttpRequest) -> tuple[ReportFilter, GapFilters]:
+    """The report's filters from the URL (a bad value is ignored, the form shows why)."""
+    actor = request.actor
+    form = ReportFilter(request.GET or None, practices=selectors.narrowing_practices(actor))
+    if not form.is_valid():
+        return form, GapFilters()
+    d = form.cleaned_data
+    return form, GapFilters(
+        measure=d.get("measure", ""),
+        status=d.get("status", ""),
+        due_before=d.get("due_before"),
+        practice=d.get("practice"),
+        provider=d.get("provider", ""),
+        new_since=(selectors.last_review(actor) or EPOCH) if d.get("new") else None,
+    )
+
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # "new since last review" for someone who never reviewed: all
 
 
 @staff_view
 def gap_report(request: HttpRequest) -> HttpResponse:
     """Counts and closure rate per measure, then the gaps one by one (filters in the URL)."""
     actor = request.actor
-    form = ReportFilter(request.GET or None)
-    args = form.cleaned_data if form.is_valid() else {}
-    qs = selectors.report(
-        actor, measure=args.get("measure", ""), status=args.get("status", ""), due_before=args.get("due_before")
-    )
+    form, f = _filters(request)
+    qs = selectors.report(actor, f)
     cursor, size = page_args(request)
     try:
         page = paginate(qs, ordering=selectors.REPORT_ORDER, cursor=cursor, size=size)
     except BadCursor as exc:
         return bad_cursor_response(request, exc)
-    shown = {row["member_id"]: row for row in page.items}  # one read per member shown
-    audit_reads(
-        actor,
-        [{"public_id": r["member__public_id"], "plan_id": r["member__plan_id"], "id": pk} for pk, r in shown.items()],
-        via="care gap report",
-    )
+    selectors.audit_rows(actor, page.items, via="care gap report")
     labels = dict(Status.choices)
     for row in page.items:
         row["status_label"] = labels[row["status"]]
     context = {
         "page": page,
         "form": form,
-        "summary": selectors.measure_summary(actor),
+        "filters": f,
+        "summary": selectors.measure_summary(actor, f),
         "measures": selectors.measures(actor).order_by("name"),
+        "last_review": selectors.last_review(actor),
     }
     return render_page(request, "caregaps/report.html", context, partial="rows")
 
 
-EXPORT_CHUNK = 2000
-EXPORT_COLUMNS = ("member_id", "last_name", "first_name", "measure", "measure_name", "due_date", "status", "enrolled")
+@staff_view
+def gap_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The report's gaps as CSV, with the page's filters, streamed in chunks (caregaps.exports)."""
+    _form, f = _filters(request)
+    response = StreamingHttpResponse(exports.csv_lines(request.actor, f), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="care-gaps.csv"'
+    return response
 
 
 @staff_view
-def gap_export(request: HttpRequest) -> StreamingHttpResponse:
-    """The report's gaps as CSV, with the page's filters. Streamed in keyset chunks of
-    EXPORT_CHUNK rows, so memory stays flat however many gaps there are; each chunk's members are
-    audited as exported."""
-    actor = request.actor
-    form = ReportFilter(request.GET or None)
-    args = form.cleaned_data if form.is_valid() else {}
-    qs = selectors.report(
-        actor, measure=args.get("measure", ""), status=args.get("status", ""), due_before=args.get("due_before")
-    ).order_by("id")
-
-    def lines():
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(EXPORT_COLUMNS)
-        last = 0
-        while True:
-            chunk = list(qs.filter(id__gt=last)[:EXPORT_CHUNK])
-            if not chunk:
-                break
-            last = chunk[-1]["id"]
-            members = {r["member_id"]: r for r in chunk}
-            audit_reads(
-                actor,
-                [
-                    {"public_id": r["member__public_id"], "plan_id": r["member__plan_id"], "id": pk}
-                    for pk, r in members.items()
-                ],
-                via="care gap export",
-                action=Action.EXPORT,
-            )
-            for r in chunk:
-                writer.writerow(
-                    [
-                        r["member__member_number"],
-                        r["member__last_name"],
-                        r["member__first_name"],
-                        r["measure__code"],
-                        r["measure__name"],
-                        r["due_date"].isoformat() if r["due_date"] else "",
-                        r["status"],
-                        "yes" if r["enrolled"] else "no",
-                    ]
-                )
-            yield out.getvalue()
-            out.seek(0)
-            out.truncate()
-        if out.tell():
-            yield out.getvalue()
-
-    # The header line goes out with the first chunk (or alone, for an empty report).
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="care-gaps.csv"'
+def gap_export_xlsx(request: HttpRequest) -> FileResponse:
+    _form, f = _filters(request)
+    response = FileResponse(
+        exports.xlsx_file(request.actor, f),
+        as_attachment=True,
+        filename="care-gaps.xlsx",
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Cache-Control"] = "private, no-store"
     return response
+
+
+@staff_view
+def gap_export_pdf(request: HttpRequest) -> HttpResponse:
+    _form, f = _filters(request)
+    response = HttpResponse(exports.pdf_bytes(request.actor, f), content_type="application/pdf")
+    response["Content-Disposition"] = 'inline; filename="care-gaps.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_POST
+@staff_view
+def gap_report_reviewed(request: HttpRequest) -> HttpResponse:
+    """Mark the report reviewed: "new since last review" starts again from now."""
+    services.report_mark_reviewed(actor=request.actor)
+    messages.success(request, "Marked reviewed. Gaps that arrive from now on show as new.")
+    return redirect("caregap-report")
+
+
+@staff_view
+def gap_practices(request: HttpRequest) -> HttpResponse:
+    """The plan's view by practice (a practice sees its own row) and closure over the last twelve
+    months, with a chart; the measure (and, for the plan, practice) filters in the URL."""
+    actor = request.actor
+    form, f = _filters(request)
+    months = selectors.trends(actor, f)
+    context = {
+        "form": form,
+        "filters": f,
+        "rows": selectors.by_practice(actor, f),
+        "months": months,
+        "measures": selectors.measures(actor).order_by("name"),
+    }
+    return render_page(request, "caregaps/practices.html", context)
 
 
 @staff_view
@@ -132,6 +142,15 @@ def gap_detail(request: HttpRequest, gap_id: uuid.UUID) -> HttpResponse:
     return render_page(request, "caregaps/gap.html", context)
 
 
+@staff_view
+def gap_file(request: HttpRequest, gap_id: uuid.UUID, file_id: uuid.UUID) -> FileResponse:
+    """A document sent with closure evidence, only through this access check."""
+    actor = request.actor
+    gap = selectors.access_gap(actor, gap_id)
+    item = selectors.access_evidence_file(actor, gap, file_id)
+    return uploads.serve(actor, item, object_type="care_gap_file", plan_id=gap.plan_id, member_id=gap.member_id)
+
+
 def _action(form_class, apply, done: str):
     """A POST-only view for one action on a gap: the gap from the actor's scope (404 outside it),
     the form handed to the service, the result flashed, back to the gap's page."""
@@ -141,7 +160,8 @@ def _action(form_class, apply, done: str):
     def view(request: HttpRequest, gap_id: uuid.UUID) -> HttpResponse:
         actor = request.actor
         gap = selectors.access_gap(actor, gap_id)
-        submit_form(request, form_class(request.POST), lambda data: apply(actor, gap, data), done=done)
+        form = form_class(request.POST, request.FILES)
+        submit_form(request, form, lambda data: apply(actor, gap, data), done=done)
         return redirect("caregap-detail", gap_id=gap.public_id)
 
     return view
@@ -152,7 +172,9 @@ gap_schedule = _action(
 )
 gap_evidence = _action(
     EvidenceForm,
-    lambda actor, gap, d: services.gap_submit_evidence(actor=actor, gap=gap, **d),
+    lambda actor, gap, d: services.gap_submit_evidence(
+        actor=actor, gap=gap, service_date=d["service_date"], code=d["code"], note=d["note"], files=d["files"]
+    ),
     "Closure evidence sent to the plan.",
 )
 gap_exclusion = _action(

@@ -3,11 +3,8 @@ from django import forms
 from careplans import phq9
 from careplans.models import Assessment, CoordinationNotice, Goal, Intervention, Problem
 from careplans.services import ASSESSMENT_FIELDS, GOAL_FIELDS, INTERVENTION_FIELDS, PROBLEM_FIELDS
+from core.forms import DateInput, MultipleFileField
 from organizations.models import Organization
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 class ProblemForm(forms.ModelForm):
@@ -163,11 +160,7 @@ class RecordRequestForm(forms.Form):
 
 class AnswerForm(forms.Form):
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=8000)
-    files = forms.FileField(
-        required=False,
-        widget=forms.ClearableFileInput(attrs={"allow_multiple_selected": True}),
-        help_text="PDF, PNG or JPEG, up to 10 MB each.",
-    )
+    files = MultipleFileField()
 
 
 class CoordinationNoticeForm(forms.ModelForm):

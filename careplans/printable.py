@@ -10,9 +10,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.utils import timezone
-from fpdf import FPDF
 
 from careplans.selectors import CarePlanView
+from core.pdf import ConfidentialDocument
 
 DOMAIN_HEADINGS = {
     "physical": "My physical health",
@@ -115,50 +115,18 @@ def plain_plan(view: CarePlanView, *, care_manager: str) -> PlainPlan:
 
 # PDF -------------------------------------------------------------------------------------------
 
-_PLAIN_TEXT = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "–": "-", "—": "-", "…": "...", "•": "-"})
 
-
-def _latin1(text: str) -> str:
-    """The PDF's built-in fonts cover Latin-1 only (no font files to ship or find): typographic
-    punctuation becomes plain, anything else outside Latin-1 a question mark."""
-    return text.translate(_PLAIN_TEXT).encode("latin-1", "replace").decode("latin-1")
-
-
-class _Document(FPDF):
+class _Document(ConfidentialDocument):
     def __init__(self, plan: PlainPlan, sender: str):
-        super().__init__(format="letter")
-        self.plan, self.sender = plan, sender
-        self.set_auto_page_break(auto=True, margin=18)
-        self.set_margins(18, 16, 18)
-
-    def header(self) -> None:
-        self.set_font("Helvetica", "B", 8)
-        self.cell(
-            0,
-            5,
-            _latin1(f"CONFIDENTIAL: protected health information. From {self.sender}."),
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
-        self.ln(2)
-
-    def footer(self) -> None:
-        self.set_y(-14)
-        self.set_font("Helvetica", size=8)
-        self.cell(
-            0, 5, _latin1(f"{self.plan.member_name} - care plan version {self.plan.version} - page {self.page_no()}")
-        )
+        super().__init__(sender)
+        self.plan = plan
+        self.footer_text = f"{plan.member_name} - care plan version {plan.version}"
 
 
 def render_pdf(plan: PlainPlan, *, sender: str) -> bytes:
     pdf = _Document(plan, sender)
     pdf.add_page()
-
-    def line(text: str, size: int = 11, style: str = "", gap: float = 0) -> None:
-        pdf.set_font("Helvetica", style, size)
-        pdf.multi_cell(0, size * 0.5, _latin1(text), new_x="LMARGIN", new_y="NEXT")
-        if gap:
-            pdf.ln(gap)
+    line = pdf.line
 
     line(f"My care plan: {plan.member_name}", 18, "B", 1)
     line(f"Updated {plan.updated} (version {plan.version})", 10)

@@ -483,7 +483,7 @@ def record_request_answer(request: HttpRequest, request_id) -> HttpResponse:
     if form.is_valid():
         try:
             services.record_request_answer(
-                actor=actor, request=found, notes=form.cleaned_data["notes"], files=request.FILES.getlist("files")
+                actor=actor, request=found, notes=form.cleaned_data["notes"], files=form.cleaned_data["files"]
             )
         except ValidationError as error:
             apply_service_errors(form, error)

@@ -1,12 +1,9 @@
 from django import forms
 
 from caseloads.models import Acuity, ContactLog, ContactMethod, Program, Task
+from core.forms import DateInput
 from organizations.models import Credential, Organization, User
 from referrals.forms import DateTimeInput
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 class AcuityForm(forms.Form):

@@ -7,6 +7,25 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files from one input; cleaned to a list (empty when none was chosen). What a file
+    may be (type, size) is the service's to check (core.uploads), so forms and the API agree."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("help_text", "PDF, PNG or JPEG, up to 10 MB each.")
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        return [super(MultipleFileField, self).clean(f, initial) for f in files]
+
+
 class AuditFilterForm(forms.Form):
     username = forms.CharField(required=False, label="Who (username)")
     action = forms.ChoiceField(choices=[("", "Any action"), *AuditEvent.Action.choices], required=False)

@@ -1,13 +1,10 @@
 from django import forms
 from django.utils import timezone
 
+from core.forms import DateInput
 from members.models import CareTeamMember, Member, ReleaseOfInformation
 from members.services import MEMBER_EDITABLE
 from organizations.models import Organization
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 class MemberEditForm(forms.ModelForm):

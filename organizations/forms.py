@@ -1,11 +1,8 @@
 from django import forms
 from django.utils import timezone
 
+from core.forms import DateInput
 from organizations.models import ROLES_BY_KIND, Credential, Role, User
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 class ContactForm(forms.Form):

@@ -1,6 +1,7 @@
 from django import forms
 
 from caseloads.models import Acuity, Program
+from core.forms import MultipleFileField
 from organizations.models import Credential, Organization, User
 from referrals.models import ContactMethod, OutreachAttempt, Priority, Source, Status, Urgency
 
@@ -32,11 +33,7 @@ class ReferralForm(forms.Form):
         choices=[("", "—"), *ContactMethod.choices], required=False, label="Best way to reach the patient"
     )
     contact_time = forms.CharField(max_length=100, required=False, label="Best time to reach the patient")
-    attachments = forms.FileField(
-        required=False,
-        widget=forms.ClearableFileInput(attrs={"allow_multiple_selected": True}),
-        help_text="PDF, PNG or JPEG, up to 10 MB each.",
-    )
+    attachments = MultipleFileField()
 
     def __init__(self, *args, practice_user: bool, practices=None, **kwargs):
         super().__init__(*args, **kwargs)

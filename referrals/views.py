@@ -206,7 +206,7 @@ def new(request: HttpRequest) -> HttpResponse:
                 source=data.get("source", Source.PRACTICE),
                 intake=intake,
                 referring_practice=data.get("referring_practice"),
-                attachments=request.FILES.getlist("attachments"),
+                attachments=form.cleaned_data["attachments"],
             )
         except ValidationError as error:
             apply_service_errors(form, error)

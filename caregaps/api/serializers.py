@@ -1,3 +1,4 @@
+from django.urls import reverse
 from rest_framework import serializers
 
 from caregaps.models import CareGap, GapEvent
@@ -5,10 +6,23 @@ from caregaps.models import CareGap, GapEvent
 
 class GapEventSerializer(serializers.ModelSerializer):
     by = serializers.CharField(source="actor_label")
+    files = serializers.SerializerMethodField()
 
     class Meta:
         model = GapEvent
-        fields = ["at", "by", "from_status", "to_status", "note"]
+        fields = ["at", "by", "from_status", "to_status", "note", "service_date", "code", "files"]
+
+    def get_files(self, event: GapEvent) -> list[dict]:
+        """The documents sent with this move: name, type, size and the download (an access-checked page URL)."""
+        return [
+            {
+                "name": f.original_name,
+                "content_type": f.content_type,
+                "size": f.size_bytes,
+                "url": reverse("caregap-file", args=[event.gap.public_id, f.public_id]),
+            }
+            for f in event.files.all()
+        ]
 
 
 class CareGapSerializer(serializers.ModelSerializer):
@@ -27,6 +41,8 @@ class CareGapSerializer(serializers.ModelSerializer):
             "status",
             "source",
             "scheduled_for",
+            "provider_npi",
+            "provider_name",
             "opened_at",
             "closed_at",
         ]

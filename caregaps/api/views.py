@@ -14,7 +14,9 @@ from rest_framework.views import APIView
 
 from caregaps import selectors, services
 from caregaps.api.serializers import CareGapSerializer, GapEventSerializer
+from caregaps.forms import ReportFilter
 from caregaps.models import Status
+from caregaps.selectors import GapFilters
 from core.api import ActorMixin
 from members.roster import Rejected
 from members.selectors import audit_reads
@@ -24,24 +26,34 @@ FILE_SCHEMA = {"type": "string", "format": "binary"}
 
 
 class GapList(ActorMixin, generics.ListAPIView):
-    """Gaps, newest first. Filters: `measure` (a catalog code), `status` (open, scheduled,
-    evidence, exclusion, closed, excluded; `open=1` for every status still to be closed)."""
+    """Gaps, newest first. Filters as the report's: `measure` (a catalog code), `status` (open,
+    scheduled, evidence, exclusion, closed, excluded; `open=1` for every status still to be
+    closed), `due_before` (YYYY-MM-DD), `provider` (an NPI, or part of the rendering provider's
+    name), `practice` (plan staff: a practice id; its attributed members today)."""
 
     serializer_class = CareGapSerializer
     keyset_ordering = ("-opened_at", "-id")
 
     def get_queryset(self):
-        qs = selectors.gaps(self.actor).select_related("member", "measure")
         params = self.request.query_params
-        if params.get("measure"):
-            qs = qs.filter(measure__code__iexact=params["measure"])
-        if params.get("status"):
-            if params["status"] not in Status.values:
-                raise ValidationError({"status": [f"Must be one of {', '.join(Status.values)}."]})
-            qs = qs.filter(status=params["status"])
-        if params.get("open") == "1":
-            qs = qs.still_open()
-        return qs
+        if params.get("status") and params["status"] not in Status.values:
+            raise ValidationError({"status": [f"Must be one of {', '.join(Status.values)}."]})
+        practices = selectors.narrowing_practices(self.actor)
+        form = ReportFilter(
+            {k: params[k] for k in ("measure", "status", "due_before", "provider", "practice") if k in params},
+            practices=practices,
+        )
+        if not form.is_valid():
+            raise ValidationError(form.errors)
+        d = form.cleaned_data
+        f = GapFilters(
+            measure=d.get("measure", ""),
+            status="open" if params.get("open") == "1" else d.get("status", ""),
+            due_before=d.get("due_before"),
+            practice=d.get("practice"),
+            provider=d.get("provider", ""),
+        )
+        return selectors.filtered(self.actor, f).select_related("member", "measure")
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())

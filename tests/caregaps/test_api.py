@@ -98,3 +98,45 @@ def test_the_import_endpoint_takes_a_fhir_gaps_report(catalog, client_for):
     response = client.post("/api/v1/caregaps/imports/", lone, content_type="application/json")
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "DetectedIssue/gaps-detectedissue01.patient"
+
+
+def test_the_api_filters_by_provider_practice_and_due_date_and_names_a_bad_value(catalog, client_for):
+    world = catalog
+    header = "member_id,measure,description,due_date,status,provider_npi,provider_name"
+    import_gaps(
+        world,
+        f"{world.m_a1.member_number},BCS,,2026-06-30,open,1234567893,Dr. Ada Quill",
+        f"{world.m_a2.member_number},COL,,2027-06-30,open,,",
+        header=header,
+    )
+    plan = client_for(world.a_cm)
+    (gap,) = plan.get("/api/v1/caregaps/?provider=quill").json()["results"]
+    assert (gap["provider_npi"], gap["provider_name"]) == ("1234567893", "Dr. Ada Quill")
+    p2 = plan.get(f"/api/v1/caregaps/?practice={world.p2.public_id}").json()["results"]
+    assert [g["member"]["member_number"] for g in p2] == [world.m_a2.member_number]
+    due = plan.get("/api/v1/caregaps/?due_before=2026-12-31").json()["results"]
+    assert [g["measure"]["code"] for g in due] == ["BCS"]
+    bad = plan.get("/api/v1/caregaps/?due_before=someday")
+    assert bad.status_code == 400 and "due_before" in bad.json()
+    # A practice id means nothing to a practice: it sees its own patients, never another's.
+    own = client_for(world.p1_contact).get(f"/api/v1/caregaps/?practice={world.p2.public_id}").json()["results"]
+    assert [g["member"]["member_number"] for g in own] == [world.m_a1.member_number]
+
+
+def test_the_gap_detail_lists_the_evidence_documents_with_their_download(catalog, client_for):
+    from caregaps import services
+
+    world = catalog
+    import_gaps(world, f"{world.m_a1.member_number},BCS,,,")
+    gap = CareGap.objects.get()
+    services.gap_submit_evidence(
+        actor=world.actor(world.p1_contact),
+        gap=gap,
+        service_date=world.plan_a.local_date(),
+        code="77067",
+        files=[SimpleUploadedFile("lab.pdf", b"%PDF-1.4 x", content_type="application/pdf")],
+    )
+    history = client_for(world.a_cm).get(f"/api/v1/caregaps/{gap.public_id}/").json()["history"]
+    (sent,) = [e for e in history if e["to_status"] == "evidence"]
+    assert sent["code"] == "77067" and sent["files"][0]["name"] == "lab.pdf"
+    assert client_for(world.a_cm).get(sent["files"][0]["url"]).status_code == 200

@@ -421,8 +421,31 @@ LIST_PROBES = [
     "/care-gaps/",
     "/care-gaps/?status=open&measure=BCS",
     "/care-gaps/export.csv",
+    "/care-gaps/export.xlsx",
+    "/care-gaps/report.pdf",
+    "/care-gaps/report.pdf?status=open&new=1",
+    "/care-gaps/practices/",
+    "/care-gaps/practices/?measure=BCS",
     "/",
 ]
+
+
+def body_text(response) -> str:
+    """What a person could read in a response: pages and CSV as they are, an XLSX's sheets (the
+    XML inside the zip), a PDF's content streams (inflated)."""
+    import io
+    import zipfile
+    import zlib
+
+    raw = b"".join(response.streaming_content) if response.streaming else response.content
+    kind = response.get("Content-Type", "")
+    if "spreadsheetml" in kind:
+        with zipfile.ZipFile(io.BytesIO(raw)) as book:
+            return "".join(book.read(name).decode() for name in book.namelist())
+    if kind.startswith("application/pdf"):
+        streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", raw, re.S)
+        return "".join(zlib.decompress(s).decode("latin-1") for s in streams if s[:1] == b"x")
+    return raw.decode()
 
 
 @pytest.mark.parametrize("persona", sorted(PERSONAS))
@@ -461,7 +484,7 @@ def test_lists_never_show_another_tenants_rows(world, tenants, client_for, perso
         url = probe.format(last=member.last_name, number=member.member_number)
         response = client.get(url)
         assert response.status_code in (200, 302, 403), (url, response.status_code)
-        body = (b"".join(response.streaming_content) if response.streaming else response.content).decode()
+        body = body_text(response)
         echoed = url.partition("q=")[2]  # a search page repeats the query it was given
         leaked = [s for s in secrets if s in body and s != echoed]
         assert not leaked, f"{persona} saw {leaked} at {url}"
@@ -482,6 +505,7 @@ def test_list_urls_are_all_probed():
         "referrals/bulk/",
         "api/v1/adt/messages/",  # POST only, by a facility interface; answers ACKs, lists nothing
         "api/v1/caregaps/imports/",  # POST only, a plan's own gap file; answers counts or its bad rows
+        "care-gaps/reviewed/",  # POST only: marks the person's own review time
     }
     probed = {p.split("?")[0].lstrip("/") for p in LIST_PROBES}
     unprobed = [r for r, _ in all_routes() if not PARAM.search(r) and r not in probed | no_tenant_rows]

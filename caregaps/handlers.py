@@ -1,0 +1,12 @@
+"""Deadline handlers for care gaps (loaded by core.apps at start-up)."""
+
+from caregaps import services
+from core import deadlines
+from core.models import Deadline
+
+
+@deadlines.handler("care_gap.reminders", label="Care gaps due within 30 days")
+def care_gap_reminders(deadline: Deadline) -> None:
+    """The plan's daily run: remind practices of gaps coming due; the next run is put on the
+    clock while any gap is left to remind."""
+    services.reminders_send(plan_id=deadline.payload["plan_id"])
