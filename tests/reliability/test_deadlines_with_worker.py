@@ -242,3 +242,48 @@ def test_coverage_ends_and_members_return_once_through_beat_and_worker(start):
     assert Enrollment.objects.active().filter(care_manager=world.a_cm).count() == 3
     assert EnrollmentEvent.objects.filter(kind="coverage", to_value=str(world.a_cm)).count() == 3
     assert Notification.objects.filter(recipient=world.a_cm, title__contains="assigned to you").count() == 1
+
+
+def test_care_gap_reminders_run_once_through_beat_and_worker(start):
+    """The plan's daily run of gaps due within 30 days: beat and a real worker remind the
+    practice once, and the next day's run is put on the clock because a gap is still to come."""
+    import io
+
+    from caregaps import services as gap_services
+    from caregaps.models import CareGap
+    from organizations.access import Actor
+    from organizations.models import Partnership
+
+    world = build_world()
+    gap_services.measure_catalog_seed(plan=world.plan_a)
+    org_services.partnership_contact_save(
+        actor=SYSTEM,
+        partnership=Partnership.objects.get(plan=world.plan_a, practice=world.p1),
+        side="practice",
+        name="Pat Contact",
+        user=world.p1_contact,
+        email="pat@practice-one.example",
+        is_primary=True,
+    )
+    today = world.plan_a.local_date()
+    number = world.m_a1.member_number
+    gap_services.gaps_import_csv(
+        actor=Actor.for_user(world.a_admin),
+        stream=io.BytesIO(
+            f"member_id,measure,due_date\n{number},BCS,{today + dt.timedelta(days=10)}\n"
+            f"{number},COL,{today + dt.timedelta(days=90)}\n".encode()
+        ),
+    )
+    run = Deadline.objects.get(kind="care_gap.reminders")  # tomorrow's run: make it today's, due now
+    Deadline.objects.filter(pk=run.pk).update(
+        key=f"care-gap-reminders:{world.plan_a.pk}:{today}", due_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+    start("worker")
+    start("beat")
+    wait_for(lambda: _state(run) == "done", timeout=60, what="the reminder run")
+    time.sleep(3)
+    assert Notification.objects.filter(kind="care_gaps.due_soon", recipient=world.p1_contact).count() == 1
+    assert list(CareGap.objects.filter(reminded_at__isnull=False).values_list("measure__code", flat=True)) == ["BCS"]
+    # The COL gap is still to come, so tomorrow's run is on the clock.
+    (following,) = Deadline.objects.filter(kind="care_gap.reminders", state="pending")
+    assert following.key == f"care-gap-reminders:{world.plan_a.pk}:{today + dt.timedelta(days=1)}"

@@ -695,6 +695,9 @@ class Command(BaseCommand):
     # two measures each, some already closed (caregaps: CSV through the same import plans use).
     GAP_MEASURES = ("BCS", "COL", "CBP", "GSD", "AWV", "PERSIST", "MRP", "WCV")
 
+    # Synthetic rendering providers (made-up names; NPIs of the right shape that belong to nobody).
+    GAP_PROVIDERS = (("1999000012", "Dr. Maya Lindqvist"), ("1999000020", "Dr. Omar Haddad"), ("", "Nurse practitioner"))
+
     def _care_gaps(self, orgs: dict[str, Organization], users: dict[str, User]) -> int:
         from caregaps import services as gap_services
         from caregaps.models import CareGap
@@ -712,15 +715,25 @@ class Command(BaseCommand):
             .values_list("member_number", flat=True)[:1500:5]
         )
         year_end = dt.date(plan.local_date().year, 12, 31)
-        lines = ["member_id,measure,description,due_date,status"]
+        lines = ["member_id,measure,description,due_date,status,provider_npi,provider_name"]
         for n, number in enumerate(numbers):
+            npi, provider = self.GAP_PROVIDERS[n % len(self.GAP_PROVIDERS)]
             for k in range(1 + n % 2):
                 measure = self.GAP_MEASURES[(n + 3 * k) % len(self.GAP_MEASURES)]
                 status = "closed" if n % 7 == 0 else "open"
-                lines.append(f"{number},{measure},,{year_end.isoformat()},{status}")
+                lines.append(f"{number},{measure},,{year_end.isoformat()},{status},{npi},{provider}")
         result = gap_services.gaps_import_csv(
             actor=Actor.for_user(users["prairie-admin"]), stream=io.BytesIO(("\n".join(lines) + "\n").encode())
         )
+        # Spread the demo's gaps over the past months, and close a few more each month, so the
+        # closure trend has a history to show.
+        now = timezone.now()
+        gaps = list(CareGap.objects.for_plan(plan.pk).order_by("id"))
+        for n, gap in enumerate(gaps):
+            gap.opened_at = now - dt.timedelta(days=30 * (n % 10) + 2)
+            if gap.status == "closed":
+                gap.closed_at = min(now, gap.opened_at + dt.timedelta(days=20))
+        CareGap.objects.bulk_update(gaps, ["opened_at", "closed_at"])
         return result.created
 
     # (member index among the plan's consented, attributed members, by, source, urgency, final status)
