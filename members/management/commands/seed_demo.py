@@ -696,7 +696,11 @@ class Command(BaseCommand):
     GAP_MEASURES = ("BCS", "COL", "CBP", "GSD", "AWV", "PERSIST", "MRP", "WCV")
 
     # Synthetic rendering providers (made-up names; NPIs of the right shape that belong to nobody).
-    GAP_PROVIDERS = (("1999000012", "Dr. Maya Lindqvist"), ("1999000020", "Dr. Omar Haddad"), ("", "Nurse practitioner"))
+    GAP_PROVIDERS = (
+        ("1999000012", "Dr. Maya Lindqvist"),
+        ("1999000020", "Dr. Omar Haddad"),
+        ("", "Nurse practitioner"),
+    )
 
     def _care_gaps(self, orgs: dict[str, Organization], users: dict[str, User]) -> int:
         from caregaps import services as gap_services
