@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "careplans",
     "transitions",
     "caregaps",
+    "sdoh",
 ]
 
 MIDDLEWARE = [

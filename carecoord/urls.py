@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("careplans.api.urls")),
     path("", include("transitions.api.urls")),
     path("", include("caregaps.api.urls")),
+    path("", include("sdoh.api.urls")),
 ]
 
 urlpatterns = [
@@ -27,6 +28,7 @@ urlpatterns = [
     path("", include("careplans.urls")),
     path("", include("transitions.urls")),
     path("", include("caregaps.urls")),
+    path("", include("sdoh.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("admin/", admin.site.urls),

@@ -174,6 +174,7 @@ class Task(models.Model):
         CARE_GAP = "care_gap", "Care gap"
         REQUEST = "request", "Request"
         ENROLLMENT = "enrollment", "Enrollment"
+        SOCIAL_NEEDS = "social_needs", "Social needs"
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"

@@ -155,6 +155,9 @@ class MemberSummary:
     can_refer: bool = False
     can_view_careplan: bool = False
     episodes: list = ()
+    screenings: list = ()
+    social_needs: list = ()
+    can_screen: bool = False
 
     @property
     def current_eligibility(self) -> EligibilitySpan | None:
@@ -218,7 +221,25 @@ def member_summary(actor: Actor, member: Member) -> MemberSummary:
         ),
         can_view_careplan=actor.can("organizations.view_careplans"),
         episodes=_episodes(actor, member),
+        **_social_needs(actor, member),
     )
+
+
+def _social_needs(actor: Actor, member: Member) -> dict:
+    """The member's last screenings and open social needs (two queries; none without the right)."""
+    from sdoh.models import Need, Screening
+
+    if not actor.can("organizations.view_social_needs"):
+        return {}
+    return {
+        "screenings": list(
+            Screening.objects.visible_to(actor).filter(member=member).order_by("-screened_on", "-id")[:3]
+        ),
+        "social_needs": list(
+            Need.objects.visible_to(actor).filter(member=member, status__in=Need.STILL_OPEN).order_by("created_at")
+        ),
+        "can_screen": actor.can("organizations.screen_members"),
+    }
 
 
 def _episodes(actor: Actor, member: Member) -> list:

@@ -99,6 +99,9 @@ class Organization(models.Model):
             ("import_care_gaps", "Import gap lists from the plan's quality engine"),
             ("work_care_gaps", "Act on a care gap: book the visit, send closure evidence, ask for an exclusion"),
             ("adjudicate_care_gaps", "Accept or reject a practice's closure evidence and exclusion requests"),
+            ("view_social_needs", "See social-needs screenings and the needs found (a practice: its patients')"),
+            ("screen_members", "Enter a social-needs screening (AHC HRSN, PRAPARE)"),
+            ("work_social_needs", "Record the outcome of a social need and add it to the care plan"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["kind", "npi"], condition=~Q(npi=""), name="org_unique_npi_per_kind"),

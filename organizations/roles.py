@@ -35,8 +35,11 @@ _PLAN_CARE = {
     "review_adt_messages",
     "view_transitions",
     "view_care_gaps",
+    "view_social_needs",
 }
 _CARE_WORK = {
+    "screen_members",
+    "work_social_needs",
     "adjudicate_care_gaps",
     "triage_referrals",
     "claim_referrals",
@@ -58,6 +61,8 @@ _PRACTICE = {
     "work_transitions",
     "view_care_gaps",
     "work_care_gaps",
+    "view_social_needs",
+    "screen_members",
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -71,12 +76,14 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         _PLAN_CARE
         | {"review_partnerships", "triage_referrals", "work_referrals", "assign_referrals", "import_referral_lists"}
         | {"work_caseloads", "supervise_caseloads", "edit_careplans", "request_records", "work_transitions"}
-        | {"adjudicate_care_gaps"}
+        | {"adjudicate_care_gaps", "screen_members", "work_social_needs"}
     ),
     Role.CARE_MANAGER: frozenset(_PLAN_CARE | _CARE_WORK),
     Role.CARE_COORDINATOR: frozenset(_PLAN_CARE | _CARE_WORK),
     Role.MEMBER_ADVOCATE: frozenset(
-        _PLAN_CARE | {"claim_referrals", "work_referrals", "work_caseloads", "work_transitions"}
+        _PLAN_CARE
+        | {"claim_referrals", "work_referrals", "work_caseloads", "work_transitions"}
+        | {"screen_members", "work_social_needs"}
     ),
     Role.INTAKE: frozenset(
         {

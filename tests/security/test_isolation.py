@@ -75,6 +75,8 @@ class Objects:
     episode: object
     appointment: object
     gap: object
+    screening: object
+    need: object
 
 
 def _gap(tag: str, member, uploader):
@@ -89,6 +91,21 @@ def _gap(tag: str, member, uploader):
         stream=io.BytesIO(f"member_id,measure,description\n{member.member_number},BCS,Hidden gap {tag}\n".encode()),
     )
     return CareGap.objects.get(member=member, measure__code="BCS")
+
+
+def _screening(member, staff):
+    """A positive AHC screening of the member (transportation), with its need."""
+    from sdoh import instruments
+    from sdoh import services as sdoh_services
+    from tests.sdoh.test_instruments import YES, ahc_answers
+
+    screening = sdoh_services.screening_record(
+        actor=Actor.for_user(staff),
+        member=member,
+        instrument=instruments.AHC_HRSN,
+        answers=ahc_answers(**{"93030-5": YES}),
+    )
+    return screening, screening.needs.get()
 
 
 def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, organization, uploader) -> Objects:
@@ -176,6 +193,7 @@ def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, or
     adt_message, adt_unmatched = _adt_messages(world, tag, member)
     episode, appointment = _episode(tag, member, staff)
     gap = _gap(tag, member, uploader)
+    screening, need = _screening(member, staff)
     return Objects(
         member,
         entry,
@@ -202,6 +220,8 @@ def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, or
         episode,
         appointment,
         gap,
+        screening,
+        need,
     )
 
 
@@ -322,6 +342,8 @@ def _value(name: str, objs: Objects):
         "episode_id": objs.episode.public_id,
         "appointment_id": objs.appointment.public_id,
         "gap_id": objs.gap.public_id,
+        "screening_id": objs.screening.public_id,
+        "need_id": objs.need.public_id,
     }
     assert name in values, (
         f"URL parameter <{name}> is not covered by the isolation walk: add what an object of another "
@@ -426,6 +448,8 @@ LIST_PROBES = [
     "/care-gaps/report.pdf?status=open&new=1",
     "/care-gaps/practices/",
     "/care-gaps/practices/?measure=BCS",
+    "/social-needs/",
+    "/api/v1/screenings/",
     "/",
 ]
 
@@ -479,6 +503,8 @@ def test_lists_never_show_another_tenants_rows(world, tenants, client_for, perso
         foreign.appointment.provider_name,
         str(foreign.gap.public_id),
         foreign.gap.description,
+        str(foreign.screening.public_id),
+        str(foreign.need.public_id),
     ]
     for probe in LIST_PROBES:
         url = probe.format(last=member.last_name, number=member.member_number)

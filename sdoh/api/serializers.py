@@ -1,0 +1,66 @@
+from rest_framework import serializers
+
+from sdoh.models import Need, Screening
+
+
+class NeedSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id")
+
+    class Meta:
+        model = Need
+        fields = [
+            "id",
+            "category",
+            "title",
+            "gravity_code",
+            "status",
+            "suggested_problem",
+            "suggested_goal",
+            "evidence",
+        ]
+
+
+class ScreeningSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id")
+    member = serializers.SerializerMethodField()
+    needs = NeedSerializer(many=True, read_only=True)
+    entered_by = serializers.CharField(source="entered_by_organization.name")
+
+    class Meta:
+        model = Screening
+        fields = [
+            "id",
+            "member",
+            "instrument",
+            "screened_on",
+            "source",
+            "positive",
+            "safety_score",
+            "result",
+            "answers",
+            "needs",
+            "entered_by",
+            "created_at",
+        ]
+
+    def get_member(self, screening: Screening) -> dict:
+        m = screening.member
+        return {"id": str(m.public_id), "member_number": m.member_number}
+
+
+class ScreeningIn(serializers.Serializer):
+    """A screening sent in: answers by question LOINC code, or a FHIR QuestionnaireResponse (or a
+    panel Observation / Bundle) that sdoh.instruments can read."""
+
+    member = serializers.UUIDField()
+    instrument = serializers.CharField(required=False, allow_blank=True)
+    screened_on = serializers.DateField(required=False)
+    answers = serializers.DictField(required=False)
+    fhir = serializers.DictField(required=False)
+
+    def validate(self, data):
+        if ("answers" in data) == ("fhir" in data):
+            raise serializers.ValidationError({"answers": ["Send either answers or fhir, not both or neither."]})
+        if "answers" in data and not data.get("instrument"):
+            raise serializers.ValidationError({"instrument": ["is required with answers (96777-8 or 93025-5)."]})
+        return data

@@ -1,0 +1,70 @@
+"""Social-needs API: `/api/v1/screenings/` scoped as the pages (a practice: its attributed
+patients'; community organizations: nothing), one screening, and entering one (answers or FHIR)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import generics, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from core.api import ActorMixin
+from members.selectors import access_member, audit_reads
+from sdoh import instruments, selectors, services
+from sdoh.api.serializers import ScreeningIn, ScreeningSerializer
+from sdoh.models import Screening
+
+
+class ScreeningList(ActorMixin, generics.ListCreateAPIView):
+    """GET: screenings, newest first (`member` = a member id to narrow). POST: a screening, as
+    `{member, instrument, screened_on, answers: {question LOINC: answer LOINC or [..]}}` or
+    `{member, fhir: <QuestionnaireResponse | Observation panel | Bundle>}`; 201 with the result,
+    400 with every problem keyed by question code (nothing stored)."""
+
+    serializer_class = ScreeningSerializer
+    keyset_ordering = ("-created_at", "-id")
+
+    def get_queryset(self):
+        qs = selectors.screenings(self.actor).select_related("member", "entered_by_organization")
+        if self.request.query_params.get("member"):
+            qs = qs.filter(member__public_id=self.request.query_params["member"])
+        return qs.prefetch_related("needs")
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        audit_reads(self.actor, list({s.member_id: s.member for s in page}.values()), via="screenings")
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def create(self, request, *args, **kwargs):
+        actor = self.actor
+        actor.require("organizations.screen_members")
+        incoming = ScreeningIn(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        member = access_member(actor, data["member"], via="screening API")
+        code, answers, source = data.get("instrument"), data.get("answers"), Screening.Source.API
+        if "fhir" in data:
+            try:
+                code, answers = instruments.from_fhir(data["fhir"], instrument=code or None)
+            except (instruments.FhirReadError, instruments.InstrumentError) as exc:
+                raise ValidationError({"fhir": [str(exc)]}) from None
+            source = Screening.Source.FHIR
+        try:
+            screening = services.screening_record(
+                actor=actor,
+                member=member,
+                instrument=code,
+                answers=answers,
+                screened_on=data.get("screened_on"),
+                source=source,
+            )
+        except DjangoValidationError as error:
+            raise ValidationError(error.message_dict if hasattr(error, "error_dict") else error.messages) from None
+        return Response(ScreeningSerializer(screening).data, status=status.HTTP_201_CREATED)
+
+
+class ScreeningDetail(ActorMixin, generics.RetrieveAPIView):
+    serializer_class = ScreeningSerializer
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(ScreeningSerializer(selectors.access_screening(self.actor, kwargs["screening_id"])).data)

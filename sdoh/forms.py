@@ -1,0 +1,42 @@
+"""A screening form built from the instrument itself: one field per question, named by its LOINC
+code, so what the form asks is what sdoh.instruments scores."""
+
+from __future__ import annotations
+
+from django import forms
+
+from core.forms import DateInput
+from sdoh import instruments
+from sdoh.models import Need
+
+
+class ScreeningForm(forms.Form):
+    screened_on = forms.DateField(widget=DateInput, label="Screened on")
+
+    def __init__(self, *args, instrument: instruments.Instrument, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instrument = instrument
+        for q in instrument.questions:
+            choices = [(o.code, o.display) for o in q.options]
+            if q.kind != instruments.Kind.CHOICE:
+                field = forms.CharField(required=False, max_length=200)
+            elif q.multiple:
+                field = forms.MultipleChoiceField(required=False, choices=choices, widget=forms.CheckboxSelectMultiple)
+            else:
+                field = forms.ChoiceField(required=False, choices=choices, widget=forms.RadioSelect)
+            field.label = q.text
+            self.fields[q.code] = field  # required-ness is the instrument's rule, checked by the scorer
+
+    def answers(self) -> dict[str, object]:
+        """The answers given (unanswered questions left out, for the scorer to name)."""
+        out = {}
+        for q in self.instrument.questions:
+            value = self.cleaned_data.get(q.code)
+            if value:
+                out[q.code] = value
+        return out
+
+
+class OutcomeForm(forms.Form):
+    status = forms.ChoiceField(choices=[c for c in Need.Status.choices if c[0] != Need.Status.OPEN])
+    note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,0 +1,10 @@
+"""Deadline handlers for social needs (loaded by core.apps at start-up)."""
+
+from core import deadlines
+from core.models import Deadline
+from sdoh import services
+
+
+@deadlines.handler("sdoh.rescreen", label="Social-needs re-screen due")
+def rescreen_due(deadline: Deadline) -> None:
+    services.rescreen_due(**deadline.payload)

@@ -1,0 +1,118 @@
+"""Social needs: screenings (AHC HRSN, PRAPARE) and the needs they identify on a member.
+
+A screening stores the answers as given (question LOINC code -> answer codes) and the result the
+instrument's rules gave (sdoh.instruments), so a later change of rules never rewrites what a
+screening said. Each positive domain becomes a Need on the member; a member has at most one open
+need per category (a database rule), so a re-screen that finds the same need links to it.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Now
+
+from core.ids import uuid7
+from members.models import Member
+from organizations.models import Organization
+from sdoh import instruments
+from sdoh.querysets import MemberScopedQuerySet
+
+INSTRUMENT_CHOICES = [(i.code, i.name) for i in instruments.INSTRUMENTS.values()]
+
+
+class Screening(models.Model):
+    class Source(models.TextChoices):
+        FORM = "form", "Entered in CareCoord"
+        API = "api", "Sent through the API"
+        FHIR = "fhir", "FHIR QuestionnaireResponse or Observation"
+
+    id = models.BigAutoField(primary_key=True)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
+    plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="screenings")
+    instrument = models.CharField(max_length=10, choices=INSTRUMENT_CHOICES)
+    screened_on = models.DateField()
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.FORM)
+    answers = models.JSONField(help_text="Question LOINC code -> the answer codes (or values) given.")
+    result = models.JSONField(help_text="Per domain: positive (or undecided), score, the answers that made it so.")
+    positive = models.BooleanField(help_text="Any domain screened positive.")
+    safety_score = models.PositiveSmallIntegerField(null=True, blank=True, help_text="AHC interpersonal safety, 4-20.")
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    entered_by_organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(db_default=Now())
+
+    objects = MemberScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-screened_on", "-id"]
+        indexes = [models.Index(fields=["member", "-screened_on"], name="screening_member")]
+
+    def __str__(self) -> str:
+        return f"{self.get_instrument_display()} on {self.screened_on}"
+
+
+class Need(models.Model):
+    """A social need identified on a member, worked to an outcome (seed 001: member advocates)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        IN_PROGRESS = "in_progress", "In progress"
+        RESOLVED = "resolved", "Resolved"
+        DECLINED = "declined", "Declined by the member"
+
+    STILL_OPEN = (Status.OPEN, Status.IN_PROGRESS)
+
+    id = models.BigAutoField(primary_key=True)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
+    plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="social_needs")
+    screening = models.ForeignKey(Screening, on_delete=models.PROTECT, related_name="needs")
+    category = models.CharField(max_length=40, help_text="sdoh.instruments need category code.")
+    title = models.CharField(max_length=120)
+    gravity_code = models.CharField(max_length=60, blank=True)
+    suggested_problem = models.TextField()
+    suggested_goal = models.TextField()
+    evidence = models.JSONField(default=list, help_text="The answers that identified the need.")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    outcome_note = models.TextField(blank=True)
+    outcome_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    outcome_at = models.DateTimeField(null=True, blank=True)
+    problem = models.ForeignKey(
+        "careplans.Problem",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The care-plan problem made from the suggestion.",
+    )
+    created_at = models.DateTimeField(db_default=Now())
+
+    objects = MemberScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member", "category"],
+                condition=Q(status__in=["open", "in_progress"]),
+                name="need_open_once_per_category",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "in_progress"]) | Q(outcome_at__isnull=False),
+                name="need_outcome_has_a_date",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["plan", "created_at"],
+                name="need_open_worklist",
+                condition=Q(status__in=["open", "in_progress"]),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.get_status_display().lower()})"

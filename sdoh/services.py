@@ -1,0 +1,257 @@
+"""Every write for social needs: recording a screening, the needs it finds, their outcomes, and
+the yearly re-screen.
+
+A screening is scored by sdoh.instruments and stored with its result in one transaction; answers
+that do not fit the instrument are refused whole, each problem named by its question. Each
+positive domain's need is opened on the member, or, if the member has that need open already,
+the open one stands (a database rule: one open need per category). The member's next screening
+is due a year later (RESCREEN_AFTER): a durable deadline that puts a task on the care manager's
+worklist; a newer screening moves it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from core import audit, deadlines, notifications
+from core.audit import Action
+from members.models import Member
+from organizations.access import Actor
+from sdoh import instruments
+from sdoh.models import Need, Screening
+
+RESCREEN_AFTER = dt.timedelta(days=365)
+RESCREEN_AT = dt.time(8, 0)  # plan time
+
+
+def _require_member(actor: Actor, member: Member) -> Member:
+    """The member as the actor may see them: 404-equivalent outside the scope."""
+    if not Member.objects.visible_to(actor).filter(pk=member.pk).exists():
+        raise PermissionDenied("This member is not one of yours.")
+    return member
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _result_json(result: instruments.ScreeningResult) -> list[dict]:
+    return [
+        {
+            "code": d.code,
+            "title": d.title,
+            "positive": d.positive,
+            "score": d.score,
+            "evidence": [_jsonable(e) for e in d.evidence],
+        }
+        for d in result.domains
+    ]
+
+
+def _safety_score(result: instruments.ScreeningResult) -> int | None:
+    scores = [d.score for d in result.domains if d.score is not None]
+    return scores[0] if scores else None
+
+
+@transaction.atomic
+def screening_record(
+    *,
+    actor: Actor,
+    member: Member,
+    instrument: str,
+    answers: Mapping[str, Any],
+    screened_on: dt.date | None = None,
+    source: str = Screening.Source.FORM,
+) -> Screening:
+    """Score and store one screening of a member the actor may see (plan care staff or the
+    member's practice). Raises ValidationError keyed by question code (nothing stored) when the
+    answers do not fit; opens the needs it finds; moves the re-screen deadline."""
+    actor.require("organizations.screen_members")
+    _require_member(actor, member)
+    plan = member.plan
+    today = plan.local_date()
+    screened_on = screened_on or today
+    if screened_on > today:
+        raise ValidationError({"screened_on": ["cannot be in the future."]})
+    try:
+        result = instruments.score(instrument, answers)
+    except instruments.InstrumentError as exc:
+        raise ValidationError({"instrument": [str(exc)]}) from None
+    except instruments.AnswerError as exc:
+        raise ValidationError(
+            {e.question_code: [f"{e.question_text}: {e.message}" if e.question_text else e.message] for e in exc.errors}
+        ) from None
+    Member.objects.select_for_update().get(pk=member.pk)  # one screening of a member at a time: needs stay single
+    screening = Screening.objects.create(
+        plan=plan,
+        member=member,
+        instrument=instrument,
+        screened_on=screened_on,
+        source=source,
+        answers={code: list(values) for code, values in result.answers.items()},
+        result=_result_json(result),
+        positive=bool(result.positive_domains),
+        safety_score=_safety_score(result),
+        entered_by=actor.user,
+        entered_by_organization=actor.organization,
+    )
+    opened = _open_needs(member, screening, result)
+    _schedule_rescreen(member, screened_on)
+    audit.record(
+        actor=actor,
+        action=Action.CREATE,
+        object_type="screening",
+        object_id=screening.public_id,
+        plan_id=plan.pk,
+        member_id=member.pk,
+        summary=f"{screening.get_instrument_display()} screening: "
+        + (", ".join(n.title for n in opened) if opened else "no new needs"),
+    )
+    if opened and actor.is_practice_staff:
+        _tell_care_manager(member, screening, opened)
+    return screening
+
+
+def _open_needs(member: Member, screening: Screening, result: instruments.ScreeningResult) -> list[Need]:
+    """A need per category found, unless the member has that need open already."""
+    have = set(Need.objects.filter(member=member, status__in=Need.STILL_OPEN).values_list("category", flat=True))
+    opened = []
+    for need in result.needs:
+        if need.category.code in have:
+            continue
+        category = need.category
+        try:
+            with transaction.atomic():
+                opened.append(
+                    Need.objects.create(
+                        plan_id=member.plan_id,
+                        member=member,
+                        screening=screening,
+                        category=category.code,
+                        title=category.title,
+                        gravity_code=category.gravity_code or "",
+                        suggested_problem=category.problem,
+                        suggested_goal=category.goal,
+                        evidence=[_jsonable(e) for e in need.evidence],
+                    )
+                )
+        except IntegrityError:  # opened by someone else a moment ago: theirs stands
+            continue
+    return opened
+
+
+def _schedule_rescreen(member: Member, screened_on: dt.date) -> None:
+    deadlines.cancel_prefix(prefix=f"sdoh-rescreen:{member.pk}:")
+    due = screened_on + RESCREEN_AFTER
+    deadlines.schedule(
+        kind="sdoh.rescreen",
+        key=f"sdoh-rescreen:{member.pk}:{due.isoformat()}",
+        due_at=dt.datetime.combine(due, RESCREEN_AT, tzinfo=member.plan.tz),
+        plan_id=member.plan_id,
+        payload={"member_id": member.pk, "last_screened_on": screened_on.isoformat()},
+    )
+
+
+def _care_manager(member: Member):
+    from caseloads.models import Enrollment
+
+    enrollment = Enrollment.objects.filter(member=member, status="active").select_related("care_manager").first()
+    return enrollment.care_manager if enrollment and enrollment.care_manager_id else None
+
+
+def _tell_care_manager(member: Member, screening: Screening, opened: list[Need]) -> None:
+    manager = _care_manager(member)
+    if manager is None:
+        return
+    notifications.notify(
+        recipients=[manager],
+        kind="sdoh.needs",
+        title=f"{member.full_name}: social needs found by {screening.entered_by_organization.name} "
+        f"({', '.join(n.title.lower() for n in opened)})",
+        url=reverse("screening-detail", args=[screening.public_id]),
+        plan_id=member.plan_id,
+    )
+
+
+def rescreen_due(*, member_id: int, last_screened_on: str) -> None:
+    """A year since the last screening: a task for the member's care manager, once."""
+    from caseloads import services as caseload_services
+
+    member = Member.objects.select_related("plan").get(pk=member_id)
+    latest = Screening.objects.filter(member=member).order_by("-screened_on").values_list("screened_on", flat=True)
+    if latest and latest[0].isoformat() > last_screened_on:
+        return  # screened again since: that screening has its own deadline
+    manager = _care_manager(member)
+    if manager is None:
+        return
+    caseload_services.task_create(
+        actor=Actor.system(),
+        member=member,
+        owner=manager,
+        title=f"Re-screen {member.full_name} for social needs (last screened {last_screened_on})",
+        due_date=member.plan.local_date() + dt.timedelta(days=14),
+        origin="social_needs",
+        origin_key=f"sdoh-rescreen:{member.pk}:{last_screened_on}",
+    )
+
+
+@transaction.atomic
+def need_record_outcome(*, actor: Actor, need: Need, status: str, note: str = "") -> Need:
+    """In progress, resolved or declined by the member (seed 001); a closed need needs a note."""
+    actor.require("organizations.work_social_needs")
+    need = Need.objects.select_for_update().get(pk=need.pk)
+    if status not in Need.Status.values or status == Need.Status.OPEN:
+        raise ValidationError({"status": ["Choose in progress, resolved or declined by the member."]})
+    if need.status not in Need.STILL_OPEN:
+        raise ValidationError({"status": [f"This need is {need.get_status_display().lower()} already."]})
+    note = (note or "").strip()
+    if status != Need.Status.IN_PROGRESS and not note:
+        raise ValidationError({"note": ["Say what happened: the care team reads it."]})
+    need.status, need.outcome_note, need.outcome_by, need.outcome_at = status, note, actor.user, timezone.now()
+    need.save(update_fields=["status", "outcome_note", "outcome_by", "outcome_at"])
+    audit.record(
+        actor=actor,
+        action=Action.UPDATE,
+        object_type="social_need",
+        object_id=need.public_id,
+        plan_id=need.plan_id,
+        member_id=need.member_id,
+        summary=f"{need.title}: {need.get_status_display().lower()}",
+    )
+    return need
+
+
+@transaction.atomic
+def need_add_to_care_plan(*, actor: Actor, need: Need):
+    """The suggestion becomes a social problem with its goal (in the member's words) on the
+    member's care plan, started if there is none. Plan-internal until someone shares it."""
+    from careplans import services as careplan_services
+
+    actor.require("organizations.work_social_needs")
+    need = Need.objects.select_for_update().select_related("member").get(pk=need.pk)
+    if need.problem_id:
+        raise ValidationError("This need is on the care plan already.")
+    care_plan = careplan_services.careplan_start(actor=actor, member=need.member)
+    problem = careplan_services.problem_save(
+        actor=actor,
+        care_plan=care_plan,
+        values={"domain": "social", "description": need.suggested_problem, "shareable": False},
+    )
+    careplan_services.goal_save(
+        actor=actor, care_plan=care_plan, values={"problem": problem, "member_words": need.suggested_goal}
+    )
+    need.problem = problem
+    need.save(update_fields=["problem"])
+    return problem

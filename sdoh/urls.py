@@ -1,0 +1,11 @@
+from django.urls import path
+
+from sdoh import views
+
+urlpatterns = [
+    path("members/<uuid:member_id>/screenings/new/", views.screening_new, name="screening-new"),
+    path("screenings/<uuid:screening_id>/", views.screening_detail, name="screening-detail"),
+    path("social-needs/", views.needs_worklist, name="needs-worklist"),
+    path("social-needs/<uuid:need_id>/outcome/", views.need_outcome, name="need-outcome"),
+    path("social-needs/<uuid:need_id>/care-plan/", views.need_to_care_plan, name="need-care-plan"),
+]

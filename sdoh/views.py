@@ -1,0 +1,113 @@
+"""Social-needs pages: a screening entered for a member, its result with the needs it found, and
+the member advocates' worklist of open needs with their outcomes."""
+
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from core.http import apply_service_errors, bad_cursor_response, page_args, render_page, staff_view, submit_form
+from core.pagination import BadCursor, paginate
+from members.selectors import access_member, audit_reads
+from sdoh import instruments, selectors, services
+from sdoh.forms import OutcomeForm, ScreeningForm
+
+
+@staff_view
+def screening_new(request: HttpRequest, member_id: uuid.UUID) -> HttpResponse:
+    """Enter a screening (AHC HRSN by default; PRAPARE with ?instrument=93025-5)."""
+    actor = request.actor
+    member = access_member(actor, member_id, via="screening form")
+    actor.require("organizations.screen_members")
+    code = request.GET.get("instrument") or instruments.AHC_HRSN
+    if code not in instruments.INSTRUMENTS:
+        code = instruments.AHC_HRSN
+    instrument = instruments.get_instrument(code)
+    form = ScreeningForm(request.POST or None, instrument=instrument, initial={"screened_on": member.plan.local_date()})
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                screening = services.screening_record(
+                    actor=actor,
+                    member=member,
+                    instrument=code,
+                    answers=form.answers(),
+                    screened_on=form.cleaned_data["screened_on"],
+                )
+            except ValidationError as error:
+                apply_service_errors(form, error)
+            else:
+                return redirect("screening-detail", screening_id=screening.public_id)
+        status = 400
+    context = {"member": member, "form": form, "instrument": instrument, "instruments": instruments.INSTRUMENTS}
+    return render_page(request, "sdoh/screening_form.html", context, status=status)
+
+
+@staff_view
+def screening_detail(request: HttpRequest, screening_id: uuid.UUID) -> HttpResponse:
+    actor = request.actor
+    screening = selectors.access_screening(actor, screening_id)
+    context = {
+        "screening": screening,
+        "member": screening.member,
+        "needs": screening.needs.select_related("problem").order_by("id"),
+        "can_work": actor.can("organizations.work_social_needs"),
+        "outcome_form": OutcomeForm(),
+    }
+    return render_page(request, "sdoh/screening.html", context)
+
+
+@staff_view
+def needs_worklist(request: HttpRequest) -> HttpResponse:
+    """Members with open social needs, oldest first (seed 001: the member advocates' list)."""
+    actor = request.actor
+    cursor, size = page_args(request)
+    try:
+        page = paginate(selectors.open_needs(actor), ordering=("created_at", "id"), cursor=cursor, size=size)
+    except BadCursor as exc:
+        return bad_cursor_response(request, exc)
+    audit_reads(actor, list({n.member_id: n.member for n in page.items}.values()), via="social needs worklist")
+    context = {"page": page, "can_work": actor.can("organizations.work_social_needs"), "outcome_form": OutcomeForm()}
+    return render_page(request, "sdoh/needs.html", context)
+
+
+def _back(request: HttpRequest, need) -> HttpResponse:
+    if request.POST.get("next") == "worklist":
+        return redirect("needs-worklist")
+    return redirect("screening-detail", screening_id=need.screening.public_id)
+
+
+@require_POST
+@staff_view
+def need_outcome(request: HttpRequest, need_id: uuid.UUID) -> HttpResponse:
+    actor = request.actor
+    need = selectors.access_need(actor, need_id)
+    actor.require("organizations.work_social_needs")
+    submit_form(
+        request,
+        OutcomeForm(request.POST),
+        lambda d: services.need_record_outcome(actor=actor, need=need, status=d["status"], note=d["note"]),
+        done="Outcome recorded.",
+    )
+    return _back(request, need)
+
+
+@require_POST
+@staff_view
+def need_to_care_plan(request: HttpRequest, need_id: uuid.UUID) -> HttpResponse:
+    actor = request.actor
+    need = selectors.access_need(actor, need_id)
+    actor.require("organizations.work_social_needs")
+    submit_form(
+        request,
+        forms.Form(request.POST),  # nothing to fill in: the service decides
+        lambda _d: services.need_add_to_care_plan(actor=actor, need=need),
+        done="Added to the care plan, with its goal.",
+    )
+    return _back(request, need)
