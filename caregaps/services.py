@@ -14,7 +14,6 @@ import csv
 import datetime as dt
 import io
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, NamedTuple
 
@@ -41,7 +40,7 @@ from core.audit import Action
 from core.notifications import Notice, notify_many
 from members.models import Attribution, Member
 from members.querysets import current_on
-from members.roster import Rejected, Result, RowError, parse_date
+from members.roster import Rejected, Result, RowError, dict_rows, parse_date
 from organizations.access import Actor
 from organizations.models import Organization
 from organizations.selectors import practice_contacts_of
@@ -175,35 +174,6 @@ def gap_key(member_number: str, measure_code: str, due: dt.date | None) -> str:
     return f"gap:{member_number}:{measure_code}:{due.isoformat() if due else ''}"
 
 
-def _rows(text: IO[str], result: Result) -> Iterator[tuple[int, dict[str, str]]]:
-    reader = csv.reader(text)
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-    except StopIteration:
-        result.errors.append(RowError(1, "file", "The file is empty."))
-        return
-    problems = [RowError(1, c, "required column is missing from the header") for c in REQUIRED if c not in header]
-    problems += [
-        RowError(1, c or "(blank)", f"unknown column; expected some of: {', '.join(COLUMNS)}")
-        for c in header
-        if c not in COLUMNS
-    ]
-    problems += [
-        RowError(1, c, "column appears more than once in the header")
-        for c in sorted({c for c in header if header.count(c) > 1})
-    ]
-    if problems:
-        result.errors.extend(problems)
-        return
-    for row_no, fields in enumerate(reader, start=2):
-        if not fields or (len(fields) == 1 and not fields[0].strip()):
-            continue
-        if len(fields) != len(header):
-            result.errors.append(RowError(row_no, "row", f"has {len(fields)} fields; the header has {len(header)}"))
-            continue
-        yield row_no, {column: fields[i].strip() for i, column in enumerate(header)}
-
-
 @transaction.atomic
 def gaps_import_csv(*, actor: Actor, stream: IO[bytes]) -> Result:
     """Check and apply one gap file for the actor's plan; raises Rejected (nothing applied) if any
@@ -215,7 +185,7 @@ def gaps_import_csv(*, actor: Actor, stream: IO[bytes]) -> Result:
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     rows = []
     try:
-        rows = list(_rows(text, result))
+        rows = list(dict_rows(text, result, columns=COLUMNS, required=REQUIRED))
     except (UnicodeDecodeError, csv.Error) as exc:
         result.errors.append(RowError(1, "file", f"is not a readable UTF-8 CSV file ({exc})"))
     result.total_rows = len(rows)

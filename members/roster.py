@@ -324,16 +324,10 @@ def _rows(text: IO[str], result: Result) -> Iterator[_Row]:
     except StopIteration:
         _file_error(result, "file", "The file is empty.")
         return
-    missing = [c for c in REQUIRED if c not in header]
-    unknown = [c for c in header if c not in COLUMNS]
-    duplicated = sorted({c for c in header if header.count(c) > 1})
-    for column in missing:
-        _file_error(result, column, "required column is missing from the header")
-    for column in unknown:
-        _file_error(result, column or "(blank)", f"unknown column; expected some of: {', '.join(COLUMNS)}")
-    for column in duplicated:
-        _file_error(result, column, "column appears more than once in the header")
-    if missing or unknown or duplicated:
+    problems = header_problems(header, columns=COLUMNS, required=REQUIRED)
+    if problems:
+        result.errors.extend(problems)
+        result.error_count += len(problems)
         return
     width = len(header)
     positions = [header.index(column) if column in header else -1 for column in COLUMNS]
@@ -346,6 +340,47 @@ def _rows(text: IO[str], result: Result) -> Iterator[_Row]:
             yield row
             continue
         yield _Row(row_no, [fields[p].strip() if p >= 0 else "" for p in positions])
+
+
+def header_problems(header: list[str], *, columns: tuple[str, ...], required: tuple[str, ...]) -> list[RowError]:
+    """What is wrong with a CSV header (row 1), for every import that reads one (rosters, gap
+    files, the resource directory): required columns missing, unknown ones, and repeats."""
+    problems = [RowError(1, c, "required column is missing from the header") for c in required if c not in header]
+    problems += [
+        RowError(1, c or "(blank)", f"unknown column; expected some of: {', '.join(columns)}")
+        for c in header
+        if c not in columns
+    ]
+    problems += [
+        RowError(1, c, "column appears more than once in the header")
+        for c in sorted({c for c in header if header.count(c) > 1})
+    ]
+    return problems
+
+
+def dict_rows(
+    text: IO[str], result: Result, *, columns: tuple[str, ...], required: tuple[str, ...]
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """(row number, {column: stripped value}) for each data row of a small CSV import (gap files,
+    the resource directory); header problems and rows of the wrong width go to `result.errors`.
+    Blank lines are skipped. The roster's own reader (`_rows`) is the same, positional, for speed."""
+    reader = csv.reader(text)
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        result.errors.append(RowError(1, "file", "The file is empty."))
+        return
+    problems = header_problems(header, columns=columns, required=required)
+    if problems:
+        result.errors.extend(problems)
+        return
+    for row_no, fields in enumerate(reader, start=2):
+        if not fields or (len(fields) == 1 and not fields[0].strip()):
+            continue
+        if len(fields) != len(header):
+            result.errors.append(RowError(row_no, "row", f"has {len(fields)} fields; the header has {len(header)}"))
+            continue
+        yield row_no, {column: fields[i].strip() for i, column in enumerate(header)}
 
 
 def _file_error(result: Result, column: str, message: str) -> None:
