@@ -102,6 +102,7 @@ class Organization(models.Model):
             ("view_social_needs", "See social-needs screenings and the needs found (a practice: its patients')"),
             ("screen_members", "Enter a social-needs screening (AHC HRSN, PRAPARE)"),
             ("work_social_needs", "Record the outcome of a social need and add it to the care plan"),
+            ("manage_resources", "Keep the community resource directory (edit, import, verify)"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["kind", "npi"], condition=~Q(npi=""), name="org_unique_npi_per_kind"),

@@ -38,6 +38,7 @@ _PLAN_CARE = {
     "view_social_needs",
 }
 _CARE_WORK = {
+    "manage_resources",
     "screen_members",
     "work_social_needs",
     "adjudicate_care_gaps",
@@ -69,6 +70,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.PLAN_ADMIN: frozenset(
         _PLAN_CARE
         | {"import_roster", "import_care_gaps", "view_audit", "manage_staff", "manage_partnerships"}
+        | {"manage_resources"}
         | {"review_partnerships"}
         | {"triage_referrals", "assign_referrals", "import_referral_lists", "supervise_caseloads"}
     ),
@@ -76,14 +78,14 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         _PLAN_CARE
         | {"review_partnerships", "triage_referrals", "work_referrals", "assign_referrals", "import_referral_lists"}
         | {"work_caseloads", "supervise_caseloads", "edit_careplans", "request_records", "work_transitions"}
-        | {"adjudicate_care_gaps", "screen_members", "work_social_needs"}
+        | {"adjudicate_care_gaps", "screen_members", "work_social_needs", "manage_resources"}
     ),
     Role.CARE_MANAGER: frozenset(_PLAN_CARE | _CARE_WORK),
     Role.CARE_COORDINATOR: frozenset(_PLAN_CARE | _CARE_WORK),
     Role.MEMBER_ADVOCATE: frozenset(
         _PLAN_CARE
         | {"claim_referrals", "work_referrals", "work_caseloads", "work_transitions"}
-        | {"screen_members", "work_social_needs"}
+        | {"screen_members", "work_social_needs", "manage_resources"}
     ),
     Role.INTAKE: frozenset(
         {

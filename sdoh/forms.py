@@ -40,3 +40,20 @@ class ScreeningForm(forms.Form):
 class OutcomeForm(forms.Form):
     status = forms.ChoiceField(choices=[c for c in Need.Status.choices if c[0] != Need.Status.OPEN])
     note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ResourceSearch(forms.Form):
+    need = forms.ChoiceField(
+        required=False, choices=[("", "Any need"), *((c, n.title) for c, n in instruments.NEED_CATEGORIES.items())]
+    )
+    zip_code = forms.RegexField(
+        required=False, regex=r"^\d{5}$", label="ZIP code", error_messages={"invalid": "5 digits"}
+    )
+    language = forms.RegexField(
+        required=False, regex=r"^[A-Za-z]{2,3}$", label="Language", error_messages={"invalid": "a code like es"}
+    )
+    stale = forms.BooleanField(required=False, label="Not verified for a year")
+
+
+class ResourceImportForm(forms.Form):
+    file = forms.FileField(help_text="CSV; see the sample for the columns.")

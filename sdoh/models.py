@@ -9,6 +9,8 @@ need per category (a database rule), so a re-screen that finds the same need lin
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
@@ -116,3 +118,66 @@ class Need(models.Model):
 
     def __str__(self) -> str:
         return f"{self.title} ({self.get_status_display().lower()})"
+
+
+CATEGORY_CHOICES = [(code, c.title) for code, c in instruments.NEED_CATEGORIES.items()]
+
+
+class ResourceQuerySet(models.QuerySet):
+    def visible_to(self, actor) -> models.QuerySet:
+        """The plan's own directory; a practice reads its partner plans' (to point patients to help)."""
+        if actor.is_plan_staff:
+            return self.filter(plan_id=actor.organization.pk)
+        if actor.is_practice_staff and actor.partner_plan_ids:
+            return self.filter(plan_id__in=actor.partner_plan_ids)
+        return self.none()
+
+
+class CommunityService(models.Model):
+    """One service of a community organization in the plan's resource directory: what need it
+    meets, for whom, in which languages, when, where (ZIP codes served), how to reach it, and when
+    the plan last checked it is still so."""
+
+    id = models.BigAutoField(primary_key=True)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
+    plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    organization_name = models.CharField(max_length=200)
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="directory_services",
+        help_text="The community organization in CareCoord, where it takes referrals here.",
+    )
+    name = models.CharField(max_length=200, help_text="The service, e.g. 'Emergency rental assistance'.")
+    description = models.TextField(blank=True)
+    categories = ArrayField(models.CharField(max_length=40, choices=CATEGORY_CHOICES))
+    eligibility = models.TextField(blank=True)
+    languages = ArrayField(models.CharField(max_length=8), default=list, help_text="ISO 639-1 codes, e.g. en, es.")
+    hours = models.CharField(max_length=200, blank=True)
+    zip_codes = ArrayField(models.CharField(max_length=5), help_text="The 5-digit ZIP codes it serves.")
+    phone = models.CharField(max_length=30, blank=True)
+    email = models.EmailField(blank=True)
+    website = models.URLField(blank=True)
+    last_verified = models.DateField()
+    is_active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ResourceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["organization_name", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "organization_name", "name"], name="community_service_once_per_plan"
+            )
+        ]
+        indexes = [
+            GinIndex(fields=["categories"], name="service_categories"),
+            GinIndex(fields=["zip_codes"], name="service_zip_codes"),
+            GinIndex(fields=["languages"], name="service_languages"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.organization_name})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.db.models import QuerySet
@@ -9,7 +10,7 @@ from django.shortcuts import get_object_or_404
 
 from members.selectors import audit_reads
 from organizations.access import Actor
-from sdoh.models import Need, Screening
+from sdoh.models import CommunityService, Need, Screening
 
 
 def screenings(actor: Actor) -> QuerySet[Screening]:
@@ -43,3 +44,36 @@ def open_needs(actor: Actor) -> QuerySet[Need]:
         .select_related("member", "screening")
         .order_by("created_at", "id")
     )
+
+
+STALE_AFTER = dt.timedelta(days=365)
+
+
+def resources(actor: Actor, *, need: str = "", zip_code: str = "", language: str = "", stale: bool = False):
+    """Directory search: services meeting the need, serving the ZIP code, in the language (each
+    optional; array containment on GIN indexes), active ones, by organization and service. `stale`
+    keeps only entries not verified for a year."""
+    actor.require("organizations.view_social_needs")
+    qs = CommunityService.objects.visible_to(actor).filter(is_active=True)
+    if need:
+        qs = qs.filter(categories__contains=[need])
+    if zip_code:
+        qs = qs.filter(zip_codes__contains=[zip_code])
+    if language:
+        qs = qs.filter(languages__contains=[language.lower()])
+    if stale:
+        qs = qs.filter(last_verified__lt=actor.organization.local_date() - STALE_AFTER)
+    return qs
+
+
+def access_resource(actor: Actor, service_id: uuid.UUID | str) -> CommunityService:
+    """An entry to keep (verify): only the plan's own directory; 404 for everyone else, partner
+    practices included (they read the directory, they do not keep it)."""
+    qs = (
+        CommunityService.objects.filter(plan_id=actor.organization.pk)
+        if actor.is_plan_staff
+        else CommunityService.objects.none()
+    )
+    found = get_object_or_404(qs, public_id=service_id)
+    actor.require("organizations.manage_resources")
+    return found

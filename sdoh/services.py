@@ -11,12 +11,16 @@ worklist; a newer screening moves it.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
+import io
+import re
 from collections.abc import Mapping
-from typing import Any
+from typing import IO, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -24,9 +28,11 @@ from django.utils import timezone
 from core import audit, deadlines, notifications
 from core.audit import Action
 from members.models import Member
+from members.roster import Rejected, Result, RowError, dict_rows, parse_date
 from organizations.access import Actor
+from organizations.models import Organization
 from sdoh import instruments
-from sdoh.models import Need, Screening
+from sdoh.models import CommunityService, Need, Screening
 
 RESCREEN_AFTER = dt.timedelta(days=365)
 RESCREEN_AT = dt.time(8, 0)  # plan time
@@ -255,3 +261,167 @@ def need_add_to_care_plan(*, actor: Actor, need: Need):
     need.problem = problem
     need.save(update_fields=["problem"])
     return problem
+
+
+# The community resource directory --------------------------------------------------------------
+
+RESOURCE_COLUMNS = (
+    "organization",
+    "service",
+    "categories",
+    "description",
+    "eligibility",
+    "languages",
+    "hours",
+    "zip_codes",
+    "phone",
+    "email",
+    "website",
+    "last_verified",
+)
+RESOURCE_REQUIRED = ("organization", "service", "categories", "zip_codes", "last_verified")
+_ZIP = re.compile(r"^\d{5}$")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+
+
+def _split(value: str) -> list[str]:
+    """Several values in one cell, separated by ';' (or '|')."""
+    return [v.strip() for v in re.split(r"[;|]", value) if v.strip()]
+
+
+def _resource_row(row_no: int, v: dict[str, str], today: dt.date) -> tuple[dict, list[RowError]]:
+    errors = []
+    for column in RESOURCE_REQUIRED:
+        if not v.get(column):
+            errors.append(RowError(row_no, column, "is required"))
+    for column, size in (("organization", 200), ("service", 200), ("hours", 200), ("phone", 30)):
+        if len(v.get(column, "")) > size:
+            errors.append(RowError(row_no, column, f"is longer than {size} characters"))
+    categories = _split(v.get("categories", "").lower())
+    bad = [c for c in categories if c not in instruments.NEED_CATEGORIES]
+    if bad:
+        errors.append(
+            RowError(
+                row_no,
+                "categories",
+                f"{', '.join(bad)}: not a need category (use {', '.join(instruments.NEED_CATEGORIES)})",
+            )
+        )
+    zips = _split(v.get("zip_codes", ""))
+    if [z for z in zips if not _ZIP.match(z)]:
+        errors.append(RowError(row_no, "zip_codes", "each ZIP code must be 5 digits, separated by ';'"))
+    languages = _split(v.get("languages", "").lower()) or ["en"]
+    if [lang for lang in languages if not _LANGUAGE.match(lang)]:
+        errors.append(RowError(row_no, "languages", "use ISO 639-1 codes (en; es; vi …) separated by ';'"))
+    verified = parse_date(v["last_verified"]) if v.get("last_verified") else None
+    if v.get("last_verified") and verified is None:
+        errors.append(RowError(row_no, "last_verified", f"{v['last_verified']!r} is not a date (YYYY-MM-DD)"))
+    elif verified and verified > today:
+        errors.append(RowError(row_no, "last_verified", "cannot be in the future"))
+    email = v.get("email", "")
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors.append(RowError(row_no, "email", f"{email!r} is not an email address"))
+    website = v.get("website", "")
+    if website and not website.startswith(("http://", "https://")):
+        errors.append(RowError(row_no, "website", "must start with http:// or https://"))
+    values = {
+        "organization_name": v.get("organization", ""),
+        "name": v.get("service", ""),
+        "categories": categories,
+        "description": v.get("description", ""),
+        "eligibility": v.get("eligibility", ""),
+        "languages": languages,
+        "hours": v.get("hours", ""),
+        "zip_codes": zips,
+        "phone": v.get("phone", ""),
+        "email": email,
+        "website": website,
+        "last_verified": verified,
+        "is_active": True,
+    }
+    return values, errors
+
+
+@transaction.atomic
+def resources_import_csv(*, actor: Actor, stream: IO[bytes]) -> Result:
+    """Check and apply a directory file for the actor's plan: all or nothing, every bad row
+    reported (row, column, reason); a service is identified by organization and service name, so
+    the same file again changes nothing. Columns: RESOURCE_COLUMNS; several categories, languages
+    or ZIP codes in one cell separated by ';'."""
+    actor.require("organizations.manage_resources")
+    if not actor.is_plan_staff:
+        raise PermissionDenied("The plan keeps its resource directory.")
+    plan = actor.organization
+    result = Result()
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    try:
+        rows = list(dict_rows(text, result, columns=RESOURCE_COLUMNS, required=RESOURCE_REQUIRED))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        rows = []
+        result.errors.append(RowError(1, "file", f"is not a readable UTF-8 CSV file ({exc})"))
+    result.total_rows = len(rows)
+    today = plan.local_date()
+    wanted: dict[tuple[str, str], dict] = {}
+    seen: dict[tuple[str, str], int] = {}
+    for row_no, v in rows:
+        values, errors = _resource_row(row_no, v, today)
+        key = (values["organization_name"].lower(), values["name"].lower())
+        if not errors and key in seen:
+            errors.append(RowError(row_no, "service", f"the same organization and service is on row {seen[key]}"))
+        if errors:
+            result.errors.extend(errors)
+            continue
+        seen[key] = row_no
+        wanted[key] = values
+    if result.errors:
+        result.error_count = len(result.errors)
+        raise Rejected(result)
+    existing = {
+        (s.organization_name.lower(), s.name.lower()): s
+        for s in CommunityService.objects.filter(plan=plan).select_for_update()
+    }
+    orgs = {
+        o.name.lower(): o
+        for o in Organization.objects.filter(
+            kind=Organization.Kind.COMMUNITY, name__in=[v["organization_name"] for v in wanted.values()]
+        )
+    }
+    new, changed = [], []
+    fields = [f for f in next(iter(wanted.values()), {}) if f != "organization_name"] + ["organization"]
+    for key, values in wanted.items():
+        values = {**values, "organization": orgs.get(key[0])}
+        service = existing.get(key)
+        if service is None:
+            new.append(CommunityService(plan=plan, **values))
+        elif any(getattr(service, f) != values[f] for f in fields):
+            for f in fields:
+                setattr(service, f, values[f])
+            changed.append(service)
+        else:
+            result.unchanged += 1
+    CommunityService.objects.bulk_create(new)
+    if changed:
+        CommunityService.objects.bulk_update(changed, [*fields, "updated_at"])
+    result.created, result.updated = len(new), len(changed)
+    audit.record(
+        actor=actor,
+        action=Action.UPDATE,
+        object_type="resource_directory",
+        plan_id=plan.pk,
+        summary=f"Directory import: {result.created} added, {result.updated} changed, {result.unchanged} unchanged",
+    )
+    return result
+
+
+@transaction.atomic
+def resource_verify(*, actor: Actor, service: CommunityService) -> CommunityService:
+    """Plan staff checked the entry is still right today."""
+    actor.require("organizations.manage_resources")
+    if service.plan_id != actor.organization.pk:
+        raise PermissionDenied("The plan keeps its resource directory.")
+    service.last_verified = actor.organization.local_date()
+    service.save(update_fields=["last_verified", "updated_at"])
+    return service

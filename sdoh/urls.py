@@ -8,4 +8,8 @@ urlpatterns = [
     path("social-needs/", views.needs_worklist, name="needs-worklist"),
     path("social-needs/<uuid:need_id>/outcome/", views.need_outcome, name="need-outcome"),
     path("social-needs/<uuid:need_id>/care-plan/", views.need_to_care_plan, name="need-care-plan"),
+    path("resources/", views.resource_search, name="resource-search"),
+    path("resources/import/", views.resource_import, name="resource-import"),
+    path("resources/sample.csv", views.resource_sample, name="resource-sample"),
+    path("resources/<uuid:service_id>/verify/", views.resource_verify, name="resource-verify"),
 ]

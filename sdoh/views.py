@@ -4,8 +4,10 @@ the member advocates' worklist of open needs with their outcomes."""
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 from django import forms
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -13,9 +15,10 @@ from django.views.decorators.http import require_POST
 
 from core.http import apply_service_errors, bad_cursor_response, page_args, render_page, staff_view, submit_form
 from core.pagination import BadCursor, paginate
+from members.roster import Rejected
 from members.selectors import access_member, audit_reads
 from sdoh import instruments, selectors, services
-from sdoh.forms import OutcomeForm, ScreeningForm
+from sdoh.forms import OutcomeForm, ResourceImportForm, ResourceSearch, ScreeningForm
 
 
 @staff_view
@@ -111,3 +114,73 @@ def need_to_care_plan(request: HttpRequest, need_id: uuid.UUID) -> HttpResponse:
         done="Added to the care plan, with its goal.",
     )
     return _back(request, need)
+
+
+SAMPLE = Path(__file__).resolve().parent / "sample_data" / "resources_sample.csv"
+
+
+@staff_view
+def resource_search(request: HttpRequest) -> HttpResponse:
+    """Search the directory by need, ZIP code and language (in the URL); stale entries flagged."""
+    actor = request.actor
+    form = ResourceSearch(request.GET or None)
+    args = form.cleaned_data if form.is_valid() else {}
+    qs = selectors.resources(
+        actor,
+        need=args.get("need", ""),
+        zip_code=args.get("zip_code", ""),
+        language=args.get("language", ""),
+        stale=bool(args.get("stale")),
+    )
+    cursor, size = page_args(request)
+    try:
+        page = paginate(qs, ordering=("organization_name", "name", "id"), cursor=cursor, size=size)
+    except BadCursor as exc:
+        return bad_cursor_response(request, exc)
+    stale_before = actor.organization.local_date() - selectors.STALE_AFTER
+    for service in page.items:
+        service.stale = service.last_verified < stale_before
+    context = {
+        "form": form,
+        "page": page,
+        "can_manage": actor.is_plan_staff and actor.can("organizations.manage_resources"),
+    }
+    return render_page(request, "sdoh/resources.html", context, partial="rows")
+
+
+@staff_view
+def resource_import(request: HttpRequest) -> HttpResponse:
+    """Upload a directory file: all or nothing, every bad row listed by number and column."""
+    actor = request.actor
+    actor.require("organizations.manage_resources")
+    form = ResourceImportForm(request.POST or None, request.FILES or None)
+    errors, status = [], 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.resources_import_csv(actor=actor, stream=form.cleaned_data["file"])
+        except Rejected as refused:
+            errors, status = refused.result.errors, 400
+        else:
+            messages.success(
+                request,
+                f"Directory updated: {result.created} added, {result.updated} changed, {result.unchanged} unchanged.",
+            )
+            return redirect("resource-search")
+    return render_page(request, "sdoh/resource_import.html", {"form": form, "errors": errors}, status=status)
+
+
+@staff_view
+def resource_sample(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(SAMPLE.read_bytes(), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="resources_sample.csv"'
+    return response
+
+
+@require_POST
+@staff_view
+def resource_verify(request: HttpRequest, service_id: uuid.UUID) -> HttpResponse:
+    actor = request.actor
+    service = selectors.access_resource(actor, service_id)
+    services.resource_verify(actor=actor, service=service)
+    messages.success(request, f"{service.name}: verified today.")
+    return redirect(request.POST.get("back") or "resource-search")

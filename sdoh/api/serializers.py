@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from sdoh.models import Need, Screening
+from sdoh.models import CommunityService, Need, Screening
 
 
 class NeedSerializer(serializers.ModelSerializer):
@@ -64,3 +64,26 @@ class ScreeningIn(serializers.Serializer):
         if "answers" in data and not data.get("instrument"):
             raise serializers.ValidationError({"instrument": ["is required with answers (96777-8 or 93025-5)."]})
         return data
+
+
+class CommunityServiceSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id")
+    organization = serializers.CharField(source="organization_name")
+
+    class Meta:
+        model = CommunityService
+        fields = [
+            "id",
+            "organization",
+            "name",
+            "description",
+            "categories",
+            "eligibility",
+            "languages",
+            "hours",
+            "zip_codes",
+            "phone",
+            "email",
+            "website",
+            "last_verified",
+        ]

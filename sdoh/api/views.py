@@ -11,7 +11,8 @@ from rest_framework.response import Response
 from core.api import ActorMixin
 from members.selectors import access_member, audit_reads
 from sdoh import instruments, selectors, services
-from sdoh.api.serializers import ScreeningIn, ScreeningSerializer
+from sdoh.api.serializers import CommunityServiceSerializer, ScreeningIn, ScreeningSerializer
+from sdoh.forms import ResourceSearch
 from sdoh.models import Screening
 
 
@@ -68,3 +69,27 @@ class ScreeningDetail(ActorMixin, generics.RetrieveAPIView):
 
     def retrieve(self, request, *args, **kwargs):
         return Response(ScreeningSerializer(selectors.access_screening(self.actor, kwargs["screening_id"])).data)
+
+
+class ResourceList(ActorMixin, generics.ListAPIView):
+    """The community resource directory: `need` (a need category), `zip` (5 digits), `language`
+    (e.g. es), `stale=1` for entries not verified for a year."""
+
+    serializer_class = CommunityServiceSerializer
+    keyset_ordering = ("organization_name", "name", "id")
+
+    def get_queryset(self):
+        form = ResourceSearch(
+            {
+                "need": self.request.query_params.get("need", ""),
+                "zip_code": self.request.query_params.get("zip", ""),
+                "language": self.request.query_params.get("language", ""),
+                "stale": self.request.query_params.get("stale") == "1",
+            }
+        )
+        if not form.is_valid():
+            raise ValidationError({{"zip_code": "zip"}.get(k, k): v for k, v in form.errors.items()})
+        d = form.cleaned_data
+        return selectors.resources(
+            self.actor, need=d["need"], zip_code=d["zip_code"], language=d["language"], stale=d["stale"]
+        )

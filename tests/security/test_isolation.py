@@ -77,6 +77,7 @@ class Objects:
     gap: object
     screening: object
     need: object
+    resource: object
 
 
 def _gap(tag: str, member, uploader):
@@ -194,6 +195,17 @@ def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, or
     episode, appointment = _episode(tag, member, staff)
     gap = _gap(tag, member, uploader)
     screening, need = _screening(member, staff)
+    from sdoh.models import CommunityService
+
+    resource = CommunityService.objects.create(
+        plan=plan,
+        organization_name=f"Hidden Pantry {tag}",
+        name=f"Hidden service {tag}",
+        categories=["food_insecurity"],
+        zip_codes=["68101"],
+        languages=["en"],
+        last_verified=plan.local_date(),
+    )
     return Objects(
         member,
         entry,
@@ -222,6 +234,7 @@ def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, or
         gap,
         screening,
         need,
+        resource,
     )
 
 
@@ -344,6 +357,7 @@ def _value(name: str, objs: Objects):
         "gap_id": objs.gap.public_id,
         "screening_id": objs.screening.public_id,
         "need_id": objs.need.public_id,
+        "service_id": objs.resource.public_id,
     }
     assert name in values, (
         f"URL parameter <{name}> is not covered by the isolation walk: add what an object of another "
@@ -450,6 +464,11 @@ LIST_PROBES = [
     "/care-gaps/practices/?measure=BCS",
     "/social-needs/",
     "/api/v1/screenings/",
+    "/resources/",
+    "/resources/?need=food_insecurity&zip_code=68101",
+    "/resources/import/",
+    "/api/v1/resources/",
+    "/api/v1/resources/?need=food_insecurity&zip=68101",
     "/",
 ]
 
@@ -506,6 +525,11 @@ def test_lists_never_show_another_tenants_rows(world, tenants, client_for, perso
         str(foreign.screening.public_id),
         str(foreign.need.public_id),
     ]
+    persona_org = getattr(world, persona).organization
+    if not Partnership.objects.filter(plan=foreign.resource.plan, practice=persona_org).exists():
+        # The directory is the plan's, read by its partner practices (not patient data): only
+        # those outside the partnership must not see it.
+        secrets += [foreign.resource.organization_name, str(foreign.resource.public_id)]
     for probe in LIST_PROBES:
         url = probe.format(last=member.last_name, number=member.member_number)
         response = client.get(url)
@@ -532,6 +556,7 @@ def test_list_urls_are_all_probed():
         "api/v1/adt/messages/",  # POST only, by a facility interface; answers ACKs, lists nothing
         "api/v1/caregaps/imports/",  # POST only, a plan's own gap file; answers counts or its bad rows
         "care-gaps/reviewed/",  # POST only: marks the person's own review time
+        "resources/sample.csv",
     }
     probed = {p.split("?")[0].lstrip("/") for p in LIST_PROBES}
     unprobed = [r for r, _ in all_routes() if not PARAM.search(r) and r not in probed | no_tenant_rows]
