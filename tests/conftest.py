@@ -17,6 +17,7 @@ attributed to P1), m_b3 (plan B, attributed to P3).
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from dataclasses import dataclass
 
@@ -39,7 +40,10 @@ from tests.factories import MemberFactory
 # other's cached permissions.
 if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
     settings.CACHES["default"]["LOCATION"] = re.sub(r"/\d+$", "", settings.CACHES["default"]["LOCATION"]) + "/15"
-    settings.CACHES["default"]["KEY_PREFIX"] = settings.DATABASES["default"]["TEST"]["NAME"]
+    # Under pytest-xdist each worker has its own database (and so its own user ids): its own keys too.
+    settings.CACHES["default"]["KEY_PREFIX"] = settings.DATABASES["default"]["TEST"]["NAME"] + os.environ.get(
+        "PYTEST_XDIST_WORKER", ""
+    )
 
 PASSWORD = "correct horse battery staple"
 _PASSWORD_HASH: str | None = None
