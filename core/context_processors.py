@@ -22,6 +22,7 @@ def _nav(actor: Actor) -> dict[str, bool]:
         "care_gaps": actor.can("organizations.view_care_gaps"),
         "social_needs": actor.is_plan_staff and actor.can("organizations.view_social_needs"),
         "resources": actor.can("organizations.view_social_needs"),
+        "social_referrals": actor.can("organizations.view_social_referrals") and not actor.is_practice_staff,
         "adt_review": actor.is_plan_staff and actor.can("organizations.review_adt_messages"),
         "record_requests": actor.can(
             "organizations.answer_record_requests" if actor.is_practice_staff else "organizations.request_records"

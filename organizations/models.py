@@ -103,6 +103,9 @@ class Organization(models.Model):
             ("screen_members", "Enter a social-needs screening (AHC HRSN, PRAPARE)"),
             ("work_social_needs", "Record the outcome of a social need and add it to the care plan"),
             ("manage_resources", "Keep the community resource directory (edit, import, verify)"),
+            ("view_social_referrals", "See community referrals (an organization: only those sent to it)"),
+            ("make_social_referrals", "Refer members to community organizations"),
+            ("answer_social_referrals", "Accept or decline a community referral and report the service"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["kind", "npi"], condition=~Q(npi=""), name="org_unique_npi_per_kind"),

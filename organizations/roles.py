@@ -36,8 +36,10 @@ _PLAN_CARE = {
     "view_transitions",
     "view_care_gaps",
     "view_social_needs",
+    "view_social_referrals",
 }
 _CARE_WORK = {
+    "make_social_referrals",
     "manage_resources",
     "screen_members",
     "work_social_needs",
@@ -64,6 +66,7 @@ _PRACTICE = {
     "work_care_gaps",
     "view_social_needs",
     "screen_members",
+    "view_social_referrals",
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -79,13 +82,14 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | {"review_partnerships", "triage_referrals", "work_referrals", "assign_referrals", "import_referral_lists"}
         | {"work_caseloads", "supervise_caseloads", "edit_careplans", "request_records", "work_transitions"}
         | {"adjudicate_care_gaps", "screen_members", "work_social_needs", "manage_resources"}
+        | {"make_social_referrals"}
     ),
     Role.CARE_MANAGER: frozenset(_PLAN_CARE | _CARE_WORK),
     Role.CARE_COORDINATOR: frozenset(_PLAN_CARE | _CARE_WORK),
     Role.MEMBER_ADVOCATE: frozenset(
         _PLAN_CARE
         | {"claim_referrals", "work_referrals", "work_caseloads", "work_transitions"}
-        | {"screen_members", "work_social_needs", "manage_resources"}
+        | {"screen_members", "work_social_needs", "manage_resources", "make_social_referrals"}
     ),
     Role.INTAKE: frozenset(
         {
@@ -102,7 +106,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.PRACTICE_ADMIN: frozenset(_PRACTICE | {"manage_staff", "manage_partnerships"}),
     Role.PRACTICE_CONTACT: frozenset(_PRACTICE),
     Role.CLINICIAN: frozenset(_PRACTICE),
-    Role.COMMUNITY_STAFF: frozenset({"view_staff"}),
+    Role.COMMUNITY_STAFF: frozenset({"view_staff", "view_social_referrals", "answer_social_referrals"}),
     Role.FACILITY_INTERFACE: frozenset({"send_adt"}),
 }
 

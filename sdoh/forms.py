@@ -6,8 +6,9 @@ from __future__ import annotations
 from django import forms
 
 from core.forms import DateInput
+from organizations.models import Organization
 from sdoh import instruments
-from sdoh.models import Need
+from sdoh.models import CommunityService, Need, SocialReferral
 
 
 class ScreeningForm(forms.Form):
@@ -57,3 +58,36 @@ class ResourceSearch(forms.Form):
 
 class ResourceImportForm(forms.Form):
     file = forms.FileField(help_text="CSV; see the sample for the columns.")
+
+
+class SocialReferralForm(forms.Form):
+    organization = forms.ModelChoiceField(queryset=Organization.objects.none(), to_field_name="public_id")
+    service = forms.ModelChoiceField(
+        queryset=CommunityService.objects.none(), to_field_name="public_id", required=False, label="Service (directory)"
+    )
+    kind = forms.ChoiceField(choices=SocialReferral.Kind.choices, initial=SocialReferral.Kind.SERVICE)
+    request_note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=4000, label="What the member needs"
+    )
+    pickup = forms.CharField(required=False, max_length=300, label="Ride: from, to, when")
+    share_with_practice = forms.BooleanField(required=False, label="Share updates with the member's practice")
+
+    def __init__(self, *args, organizations, services, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = organizations
+        self.fields["service"].queryset = services
+
+
+class SocialReferralAnswerForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[
+            (s, label)
+            for s, label in SocialReferral.Status.choices
+            if s in ("accepted", "rejected", "completed", "failed")
+        ]
+    )
+    reason = forms.CharField(required=False, max_length=2000)
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(max_length=2000)

@@ -19,7 +19,7 @@ from core.ids import uuid7
 from members.models import Member
 from organizations.models import Organization
 from sdoh import instruments
-from sdoh.querysets import MemberScopedQuerySet
+from sdoh.querysets import MemberScopedQuerySet, SocialReferralQuerySet
 
 INSTRUMENT_CHOICES = [(i.code, i.name) for i in instruments.INSTRUMENTS.values()]
 
@@ -181,3 +181,77 @@ class CommunityService(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.organization_name})"
+
+
+class SocialReferral(models.Model):
+    """A closed-loop referral of a member to a community organization's service (or a transport
+    request to a transport vendor). Statuses are the Gravity Project's referral-management Task
+    statuses (SDOHCC TaskReferralManagement): requested → received (the organization opened it)
+    → accepted or rejected → completed (service delivered) or failed (not delivered); cancelled by
+    the plan while still open."""
+
+    class Kind(models.TextChoices):
+        SERVICE = "service", "Community service"
+        TRANSPORT = "transport", "Transportation"
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        RECEIVED = "received", "Received"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Declined"
+        COMPLETED = "completed", "Service delivered"
+        FAILED = "failed", "Service not delivered"
+        CANCELLED = "cancelled", "Cancelled"
+
+    AWAITING = (Status.REQUESTED, Status.RECEIVED)
+    OPEN = (Status.REQUESTED, Status.RECEIVED, Status.ACCEPTED)
+
+    id = models.BigAutoField(primary_key=True)
+    public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
+    plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="social_referrals")
+    need = models.ForeignKey(Need, on_delete=models.PROTECT, null=True, blank=True, related_name="referrals")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="social_referrals_in")
+    service = models.ForeignKey(
+        CommunityService, on_delete=models.SET_NULL, null=True, blank=True, related_name="referrals"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SERVICE)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED)
+    request_note = models.TextField(help_text="What the member needs, in words the organization reads.")
+    status_reason = models.TextField(blank=True, help_text="Why declined, or what was (not) delivered.")
+    pickup = models.CharField(max_length=300, blank=True, help_text="Transport: from where, to where, when.")
+    share_with_practice = models.BooleanField(default=False)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(db_default=Now())
+    responded_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SocialReferralQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["organization", "-created_at", "-id"], name="social_referral_inbox"),
+            models.Index(fields=["plan", "-created_at", "-id"], name="social_referral_plan"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} referral to {self.organization_id} ({self.status})"
+
+
+class SocialReferralEvent(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    referral = models.ForeignKey(SocialReferral, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(db_default=Now())
+    actor_label = models.CharField(max_length=150)
+    actor_organization = models.CharField(max_length=200)
+    from_status = models.CharField(max_length=10, blank=True)
+    to_status = models.CharField(max_length=10)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or 'new'} → {self.to_status}"

@@ -24,3 +24,18 @@ class MemberScopedQuerySet(models.QuerySet):
 
     def for_plan(self, plan_id: int) -> models.QuerySet:
         return self.filter(plan_id=plan_id)
+
+
+class SocialReferralQuerySet(models.QuerySet):
+    def visible_to(self, actor: Actor) -> models.QuerySet:
+        """The plan: its referrals. A community organization: only those sent to it. A practice:
+        those the care manager shared, for its attributed patients."""
+        from members.querysets import practice_sees
+
+        if actor.is_plan_staff:
+            return self.filter(plan_id=actor.organization.pk)
+        if actor.organization is not None and actor.organization.kind == "community":
+            return self.filter(organization_id=actor.organization.pk)
+        if actor.is_practice_staff and actor.partner_plan_ids:
+            return self.filter(practice_sees(actor, member_ref="member_id"), share_with_practice=True)
+        return self.none()

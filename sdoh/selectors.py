@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from members.selectors import audit_reads
 from organizations.access import Actor
-from sdoh.models import CommunityService, Need, Screening
+from organizations.models import Organization
+from sdoh.models import CommunityService, Need, Screening, SocialReferral
 
 
 def screenings(actor: Actor) -> QuerySet[Screening]:
@@ -77,3 +79,49 @@ def access_resource(actor: Actor, service_id: uuid.UUID | str) -> CommunityServi
     found = get_object_or_404(qs, public_id=service_id)
     actor.require("organizations.manage_resources")
     return found
+
+
+def social_referrals(actor: Actor) -> QuerySet[SocialReferral]:
+    actor.require("organizations.view_social_referrals")
+    return SocialReferral.objects.visible_to(actor).select_related("member", "organization", "service")
+
+
+def access_social_referral(actor: Actor, referral_id: uuid.UUID | str) -> SocialReferral:
+    """One referral: 404 outside the actor's scope (a community organization: anything not sent
+    to it), 403 for an insider without the permission; the read is audited."""
+    found = get_object_or_404(
+        SocialReferral.objects.visible_to(actor).select_related("member", "organization", "service", "requested_by"),
+        public_id=referral_id,
+    )
+    actor.require("organizations.view_social_referrals")
+    audit_reads(actor, [found.member], via="social referral")
+    return found
+
+
+@dataclass(frozen=True)
+class ReferralMember:
+    """What the receiving organization needs to serve the member, and no more (DESIGN.md:
+    minimum necessary): name, phone, language, ZIP code. Plan and practice see the member page."""
+
+    name: str
+    phone: str
+    language: str
+    zip_code: str
+    member_public_id: object = None
+
+
+def referral_member_view(actor: Actor, referral: SocialReferral) -> ReferralMember:
+    m = referral.member
+    full = not (actor.organization is not None and actor.organization.kind == "community")
+    return ReferralMember(
+        name=m.full_name,
+        phone=m.phone,
+        language=m.preferred_language,
+        zip_code=(m.postal_code or "")[:5],
+        member_public_id=m.public_id if full else None,
+    )
+
+
+def referral_organizations(actor: Actor) -> QuerySet[Organization]:
+    """Community organizations the plan can refer to (those with staff in CareCoord)."""
+    return Organization.objects.filter(kind=Organization.Kind.COMMUNITY).order_by("name")

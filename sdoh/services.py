@@ -30,9 +30,10 @@ from core.audit import Action
 from members.models import Member
 from members.roster import Rejected, Result, RowError, dict_rows, parse_date
 from organizations.access import Actor
-from organizations.models import Organization
+from organizations.models import Organization, Role, User
+from organizations.services import business_calendar
 from sdoh import instruments
-from sdoh.models import CommunityService, Need, Screening
+from sdoh.models import CommunityService, Need, Screening, SocialReferral, SocialReferralEvent
 
 RESCREEN_AFTER = dt.timedelta(days=365)
 RESCREEN_AT = dt.time(8, 0)  # plan time
@@ -425,3 +426,280 @@ def resource_verify(*, actor: Actor, service: CommunityService) -> CommunityServ
     service.last_verified = actor.organization.local_date()
     service.save(update_fields=["last_verified", "updated_at"])
     return service
+
+
+# Closed-loop social referrals -----------------------------------------------------------------
+
+RESPOND_WITHIN_BUSINESS_DAYS = 5
+# Who moves a referral where: the organization answers, the plan cancels while it is open.
+ORG_MOVES = {
+    SocialReferral.Status.REQUESTED: {
+        SocialReferral.Status.RECEIVED,
+        SocialReferral.Status.ACCEPTED,
+        SocialReferral.Status.REJECTED,
+    },
+    SocialReferral.Status.RECEIVED: {SocialReferral.Status.ACCEPTED, SocialReferral.Status.REJECTED},
+    SocialReferral.Status.ACCEPTED: {SocialReferral.Status.COMPLETED, SocialReferral.Status.FAILED},
+}
+
+
+def consent_covers(member: Member, organization: Organization) -> bool:
+    """A release in force names the organization for social services (seed 004: share only where
+    the member agreed)."""
+    from members.models import ReleaseOfInformation
+
+    return (
+        ReleaseOfInformation.objects.filter(member=member)
+        .covering(organization_id=organization.pk, purpose=ReleaseOfInformation.Purpose.SOCIAL_SERVICES)
+        .exists()
+    )
+
+
+def _practice_shared(member: Member) -> Organization | None:
+    """The member's practice today, if a release in force covers it for care coordination."""
+    from members.models import Attribution, ReleaseOfInformation
+    from members.querysets import current_on
+
+    attribution = (
+        Attribution.objects.filter(current_on(member.plan.local_date()), member=member)
+        .select_related("practice")
+        .first()
+    )
+    if attribution is None:
+        return None
+    covered = (
+        ReleaseOfInformation.objects.filter(member=member)
+        .covering(organization_id=attribution.practice_id, purpose=ReleaseOfInformation.Purpose.CARE_COORDINATION)
+        .exists()
+    )
+    return attribution.practice if covered else None
+
+
+def _event(referral: SocialReferral, actor: Actor, before: str, after: str, note: str = "") -> None:
+    SocialReferralEvent.objects.create(
+        referral=referral,
+        actor_label=str(actor.user) if actor.user is not None else "CareCoord",
+        actor_organization=actor.organization.name if actor.organization is not None else "",
+        from_status=before,
+        to_status=after,
+        note=note,
+    )
+
+
+def _tell(referral: SocialReferral, title: str, *, email: bool = False, dedupe_key: str | None = None) -> None:
+    """Each change returns to the care manager who referred and, where shared, the practice."""
+    from organizations.selectors import practice_contacts_of
+
+    url = reverse("social-referral-detail", args=[referral.public_id])
+    recipients = [referral.requested_by]
+    if referral.share_with_practice:
+        practice = _practice_shared(referral.member)
+        if practice is not None:
+            recipients += [
+                c.user
+                for contacts in practice_contacts_of({(referral.plan_id, practice.pk)}).values()
+                for c in contacts
+                if c.user is not None
+            ]
+    notifications.notify(
+        recipients=recipients,
+        kind="sdoh.referral",
+        title=title,
+        url=url,
+        plan_id=referral.plan_id,
+        email=email,
+        dedupe_key=dedupe_key,
+    )
+
+
+@transaction.atomic
+def social_referral_create(
+    *,
+    actor: Actor,
+    member: Member,
+    organization: Organization,
+    request_note: str,
+    need: Need | None = None,
+    service: CommunityService | None = None,
+    kind: str = SocialReferral.Kind.SERVICE,
+    pickup: str = "",
+    share_with_practice: bool = False,
+) -> SocialReferral:
+    """Refer a member to a community organization (care manager or member advocate), only where a
+    release in force covers sharing with it; the organization has 5 business days to answer."""
+    actor.require("organizations.make_social_referrals")
+    if not actor.is_plan_staff or member.plan_id != actor.organization.pk:
+        raise PermissionDenied("The member's plan makes social referrals.")
+    errors: dict[str, list[str]] = {}
+    if organization.kind != Organization.Kind.COMMUNITY:
+        errors["organization"] = ["must be a community organization."]
+    elif not consent_covers(member, organization):
+        errors["organization"] = [
+            f"No release in force lets {member.full_name}'s information go to {organization.name} for social "
+            "services. Record the member's consent first."
+        ]
+    if not (request_note or "").strip():
+        errors["request_note"] = ["Say what the member needs."]
+    if kind == SocialReferral.Kind.TRANSPORT and not pickup.strip():
+        errors["pickup"] = ["A ride needs where from, where to and when."]
+    if need is not None and need.member_id != member.pk:
+        errors["need"] = ["is another member's."]
+    if service is not None and service.organization_id not in (None, organization.pk):
+        errors["service"] = ["is another organization's service."]
+    if share_with_practice and _practice_shared(member) is None:
+        errors["share_with_practice"] = ["No release in force covers the member's practice for care coordination."]
+    if errors:
+        raise ValidationError(errors)
+    referral = SocialReferral.objects.create(
+        plan_id=member.plan_id,
+        member=member,
+        need=need,
+        organization=organization,
+        service=service,
+        kind=kind,
+        request_note=request_note.strip(),
+        pickup=pickup.strip(),
+        share_with_practice=share_with_practice,
+        requested_by=actor.user,
+    )
+    _event(referral, actor, "", SocialReferral.Status.REQUESTED, referral.request_note)
+    if need is not None and need.status == Need.Status.OPEN:
+        Need.objects.filter(pk=need.pk).update(status=Need.Status.IN_PROGRESS)
+    due = business_calendar(member.plan).add_business_days(timezone.now(), RESPOND_WITHIN_BUSINESS_DAYS)
+    deadlines.schedule(
+        kind="sdoh.referral_response",
+        key=f"social-referral:{referral.pk}:response",
+        due_at=due,
+        plan_id=member.plan_id,
+        payload={"referral_id": referral.pk},
+    )
+    staff = User.objects.filter(organization=organization, is_active=True)
+    notifications.notify(
+        recipients=list(staff),
+        kind="sdoh.referral_in",
+        title=f"New {referral.get_kind_display().lower()} referral from {member.plan.name}",
+        url=reverse("social-referral-detail", args=[referral.public_id]),
+        plan_id=member.plan_id,
+        email=True,
+        dedupe_key=f"social-referral-in:{referral.pk}",
+    )
+    audit.record(
+        actor=actor,
+        action=Action.CREATE,
+        object_type="social_referral",
+        object_id=referral.public_id,
+        plan_id=member.plan_id,
+        member_id=member.pk,
+        summary=f"Referred to {organization.name}",
+    )
+    return referral
+
+
+def _org_may(actor: Actor, referral: SocialReferral) -> None:
+    actor.require("organizations.answer_social_referrals")
+    if actor.organization is None or actor.organization.pk != referral.organization_id:
+        raise PermissionDenied("Only the organization the referral was sent to answers it.")
+
+
+@transaction.atomic
+def social_referral_move(*, actor: Actor, referral: SocialReferral, to: str, reason: str = "") -> SocialReferral:
+    """The organization's answer: received (opened), accepted, declined (with a reason), service
+    delivered or not (with what happened)."""
+    _org_may(actor, referral)
+    referral = SocialReferral.objects.select_for_update().select_related("member", "organization").get(pk=referral.pk)
+    if to not in ORG_MOVES.get(referral.status, set()):
+        raise ValidationError(
+            {
+                "status": [
+                    f"The referral is {referral.get_status_display().lower()}; it cannot become "
+                    f"{SocialReferral.Status(to).label.lower()}."
+                ]
+            }
+        )
+    reason = (reason or "").strip()
+    if to in (SocialReferral.Status.REJECTED, SocialReferral.Status.FAILED) and not reason:
+        raise ValidationError({"reason": ["Say why: the care manager reads it."]})
+    before = referral.status
+    referral.status, referral.status_reason = to, reason or referral.status_reason
+    now = timezone.now()
+    fields = ["status", "status_reason"]
+    if before in SocialReferral.AWAITING and to != SocialReferral.Status.RECEIVED:
+        referral.responded_at = now
+        fields.append("responded_at")
+        deadlines.cancel(key=f"social-referral:{referral.pk}:response")
+    if to in (SocialReferral.Status.REJECTED, SocialReferral.Status.COMPLETED, SocialReferral.Status.FAILED):
+        referral.closed_at = now
+        fields.append("closed_at")
+    referral.save(update_fields=fields)
+    _event(referral, actor, before, to, reason)
+    if to != SocialReferral.Status.RECEIVED:
+        _tell(
+            referral,
+            f"{referral.member.full_name}: {referral.organization.name} — {referral.get_status_display().lower()}",
+        )
+    if to == SocialReferral.Status.COMPLETED and referral.need_id:
+        Need.objects.filter(pk=referral.need_id, status__in=Need.STILL_OPEN).update(
+            status=Need.Status.RESOLVED,
+            outcome_note=f"{referral.organization.name}: service delivered. {reason}".strip(),
+            outcome_at=now,
+            outcome_by=actor.user,
+        )
+    audit.record(
+        actor=actor,
+        action=Action.UPDATE,
+        object_type="social_referral",
+        object_id=referral.public_id,
+        plan_id=referral.plan_id,
+        member_id=referral.member_id,
+        summary=f"{SocialReferral.Status(before).label} → {SocialReferral.Status(to).label}",
+    )
+    return referral
+
+
+@transaction.atomic
+def social_referral_cancel(*, actor: Actor, referral: SocialReferral, reason: str) -> SocialReferral:
+    actor.require("organizations.make_social_referrals")
+    if not actor.is_plan_staff or referral.plan_id != actor.organization.pk:
+        raise PermissionDenied("The plan that referred cancels.")
+    referral = SocialReferral.objects.select_for_update().get(pk=referral.pk)
+    if referral.status not in SocialReferral.OPEN:
+        raise ValidationError({"status": [f"The referral is {referral.get_status_display().lower()} already."]})
+    if not (reason or "").strip():
+        raise ValidationError({"reason": ["Say why; the organization reads it."]})
+    before = referral.status
+    referral.status, referral.status_reason, referral.closed_at = (
+        SocialReferral.Status.CANCELLED,
+        reason.strip(),
+        timezone.now(),
+    )
+    referral.save(update_fields=["status", "status_reason", "closed_at"])
+    deadlines.cancel(key=f"social-referral:{referral.pk}:response")
+    _event(referral, actor, before, referral.status, referral.status_reason)
+    return referral
+
+
+def social_referral_escalate(*, referral_id: int, dedupe_key: str) -> None:
+    """No answer in 5 business days: the care manager and the plan's supervisors hear (email too)."""
+    referral = SocialReferral.objects.select_related("member", "organization").get(pk=referral_id)
+    if referral.status not in SocialReferral.AWAITING:
+        return
+    SocialReferral.objects.filter(pk=referral.pk).update(escalated_at=timezone.now())
+    supervisors = User.objects.filter(organization_id=referral.plan_id, role=Role.SUPERVISOR, is_active=True)
+    notifications.notify(
+        recipients=[referral.requested_by, *supervisors],
+        kind="sdoh.referral_overdue",
+        title=f"No answer in {RESPOND_WITHIN_BUSINESS_DAYS} business days: {referral.organization.name}, "
+        f"referral for {referral.member.full_name}",
+        url=reverse("social-referral-detail", args=[referral.public_id]),
+        plan_id=referral.plan_id,
+        email=True,
+        dedupe_key=dedupe_key,
+    )
+    SocialReferralEvent.objects.create(
+        referral=referral,
+        actor_label="CareCoord",
+        actor_organization="",
+        from_status=referral.status,
+        to_status=referral.status,
+        note=f"No answer within {RESPOND_WITHIN_BUSINESS_DAYS} business days: escalated.",
+    )

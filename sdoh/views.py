@@ -18,7 +18,16 @@ from core.pagination import BadCursor, paginate
 from members.roster import Rejected
 from members.selectors import access_member, audit_reads
 from sdoh import instruments, selectors, services
-from sdoh.forms import OutcomeForm, ResourceImportForm, ResourceSearch, ScreeningForm
+from sdoh.forms import (
+    CancelForm,
+    OutcomeForm,
+    ResourceImportForm,
+    ResourceSearch,
+    ScreeningForm,
+    SocialReferralAnswerForm,
+    SocialReferralForm,
+)
+from sdoh.models import SocialReferral
 
 
 @staff_view
@@ -61,6 +70,7 @@ def screening_detail(request: HttpRequest, screening_id: uuid.UUID) -> HttpRespo
         "member": screening.member,
         "needs": screening.needs.select_related("problem").order_by("id"),
         "can_work": actor.can("organizations.work_social_needs"),
+        "can_refer": actor.is_plan_staff and actor.can("organizations.make_social_referrals"),
         "outcome_form": OutcomeForm(),
     }
     return render_page(request, "sdoh/screening.html", context)
@@ -184,3 +194,116 @@ def resource_verify(request: HttpRequest, service_id: uuid.UUID) -> HttpResponse
     services.resource_verify(actor=actor, service=service)
     messages.success(request, f"{service.name}: verified today.")
     return redirect(request.POST.get("back") or "resource-search")
+
+
+@staff_view
+def social_referral_new(request: HttpRequest, need_id: uuid.UUID) -> HttpResponse:
+    """Refer the member to a community organization for this need: services from the directory
+    that meet the need in the member's ZIP code first."""
+    actor = request.actor
+    need = selectors.access_need(actor, need_id)
+    actor.require("organizations.make_social_referrals")
+    member = need.member
+    form = SocialReferralForm(
+        request.POST or None,
+        organizations=selectors.referral_organizations(actor),
+        services=selectors.resources(actor, need=need.category),
+        initial={"request_note": need.suggested_problem},
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                referral = services.social_referral_create(
+                    actor=actor,
+                    member=member,
+                    organization=d["organization"],
+                    request_note=d["request_note"],
+                    need=need,
+                    service=d.get("service"),
+                    kind=d["kind"],
+                    pickup=d.get("pickup", ""),
+                    share_with_practice=d.get("share_with_practice", False),
+                )
+            except ValidationError as error:
+                apply_service_errors(form, error)
+            else:
+                messages.success(request, f"Referral sent to {referral.organization.name}.")
+                return redirect("social-referral-detail", social_referral_id=referral.public_id)
+        status = 400
+    zip_code = (member.postal_code or "")[:5]
+    suggested = selectors.resources(actor, need=need.category, zip_code=zip_code)[:10] if zip_code else []
+    context = {"need": need, "member": member, "form": form, "suggested": suggested}
+    return render_page(request, "sdoh/social_referral_form.html", context, status=status)
+
+
+@staff_view
+def social_referrals(request: HttpRequest) -> HttpResponse:
+    """A community organization's inbox (only what was sent to it), or the plan's referrals;
+    newest first, filter by status in the URL."""
+    actor = request.actor
+    qs = selectors.social_referrals(actor)
+    chosen = request.GET.get("status", "")
+    if chosen == "open":
+        qs = qs.filter(status__in=SocialReferral.OPEN)
+    elif chosen in SocialReferral.Status.values:
+        qs = qs.filter(status=chosen)
+    cursor, size = page_args(request)
+    try:
+        page = paginate(qs, ordering=("-created_at", "-id"), cursor=cursor, size=size)
+    except BadCursor as exc:
+        return bad_cursor_response(request, exc)
+    audit_reads(actor, list({r.member_id: r.member for r in page.items}.values()), via="social referrals")
+    context = {"page": page, "status": chosen, "statuses": SocialReferral.Status.choices}
+    return render_page(request, "sdoh/social_referrals.html", context, partial="rows")
+
+
+@staff_view
+def social_referral_detail(request: HttpRequest, social_referral_id: uuid.UUID) -> HttpResponse:
+    actor = request.actor
+    referral = selectors.access_social_referral(actor, social_referral_id)
+    is_recipient = actor.organization is not None and actor.organization.pk == referral.organization_id
+    if is_recipient and referral.status == SocialReferral.Status.REQUESTED:
+        referral = services.social_referral_move(actor=actor, referral=referral, to=SocialReferral.Status.RECEIVED)
+    context = {
+        "referral": referral,
+        "member": selectors.referral_member_view(actor, referral),
+        "events": referral.events.all(),
+        "org_moves": sorted(services.ORG_MOVES.get(referral.status, ()) - {SocialReferral.Status.RECEIVED})
+        if is_recipient and actor.can("organizations.answer_social_referrals")
+        else [],
+        "can_cancel": actor.is_plan_staff
+        and actor.can("organizations.make_social_referrals")
+        and referral.status in SocialReferral.OPEN,
+        "labels": dict(SocialReferral.Status.choices),
+    }
+    return render_page(request, "sdoh/social_referral.html", context)
+
+
+@require_POST
+@staff_view
+def social_referral_answer(request: HttpRequest, social_referral_id: uuid.UUID) -> HttpResponse:
+    actor = request.actor
+    referral = selectors.access_social_referral(actor, social_referral_id)
+    submit_form(
+        request,
+        SocialReferralAnswerForm(request.POST),
+        lambda d: services.social_referral_move(actor=actor, referral=referral, to=d["status"], reason=d["reason"]),
+        done="Answer sent to the care manager.",
+    )
+    return redirect("social-referral-detail", social_referral_id=referral.public_id)
+
+
+@require_POST
+@staff_view
+def social_referral_cancel(request: HttpRequest, social_referral_id: uuid.UUID) -> HttpResponse:
+    actor = request.actor
+    referral = selectors.access_social_referral(actor, social_referral_id)
+    submit_form(
+        request,
+        CancelForm(request.POST),
+        lambda d: services.social_referral_cancel(actor=actor, referral=referral, reason=d["reason"]),
+        done="Referral cancelled.",
+    )
+    return redirect("social-referral-detail", social_referral_id=referral.public_id)

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from sdoh.models import CommunityService, Need, Screening
+from sdoh.models import CommunityService, Need, Screening, SocialReferral
 
 
 class NeedSerializer(serializers.ModelSerializer):
@@ -87,3 +87,38 @@ class CommunityServiceSerializer(serializers.ModelSerializer):
             "website",
             "last_verified",
         ]
+
+
+class SocialReferralSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id")
+    organization = serializers.CharField(source="organization.name")
+    member = serializers.SerializerMethodField()
+    service = serializers.CharField(source="service.name", default=None)
+
+    class Meta:
+        model = SocialReferral
+        fields = [
+            "id",
+            "member",
+            "organization",
+            "service",
+            "kind",
+            "status",
+            "request_note",
+            "status_reason",
+            "pickup",
+            "created_at",
+            "responded_at",
+            "closed_at",
+            "escalated_at",
+        ]
+
+    def get_member(self, referral: SocialReferral) -> dict:
+        """The minimum the receiving organization needs (name, phone, language, ZIP code)."""
+        m = referral.member
+        return {
+            "name": m.full_name,
+            "phone": m.phone,
+            "language": m.preferred_language,
+            "zip_code": (m.postal_code or "")[:5],
+        }

@@ -11,9 +11,14 @@ from rest_framework.response import Response
 from core.api import ActorMixin
 from members.selectors import access_member, audit_reads
 from sdoh import instruments, selectors, services
-from sdoh.api.serializers import CommunityServiceSerializer, ScreeningIn, ScreeningSerializer
+from sdoh.api.serializers import (
+    CommunityServiceSerializer,
+    ScreeningIn,
+    ScreeningSerializer,
+    SocialReferralSerializer,
+)
 from sdoh.forms import ResourceSearch
-from sdoh.models import Screening
+from sdoh.models import Screening, SocialReferral
 
 
 class ScreeningList(ActorMixin, generics.ListCreateAPIView):
@@ -93,3 +98,37 @@ class ResourceList(ActorMixin, generics.ListAPIView):
         return selectors.resources(
             self.actor, need=d["need"], zip_code=d["zip_code"], language=d["language"], stale=d["stale"]
         )
+
+
+class SocialReferralList(ActorMixin, generics.ListAPIView):
+    """Community referrals, newest first: the plan's, or (a community organization) only those sent
+    to it, with the minimum member detail; `status` narrows (a Gravity task status, or `open`)."""
+
+    serializer_class = SocialReferralSerializer
+    keyset_ordering = ("-created_at", "-id")
+
+    def get_queryset(self):
+        qs = selectors.social_referrals(self.actor)
+        chosen = self.request.query_params.get("status", "")
+        if chosen == "open":
+            return qs.filter(status__in=SocialReferral.OPEN)
+        if chosen:
+            if chosen not in SocialReferral.Status.values:
+                raise ValidationError(
+                    {"status": [f"Must be open or one of {', '.join(SocialReferral.Status.values)}."]}
+                )
+            qs = qs.filter(status=chosen)
+        return qs
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        audit_reads(self.actor, list({r.member_id: r.member for r in page}.values()), via="social referrals")
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class SocialReferralDetail(ActorMixin, generics.RetrieveAPIView):
+    serializer_class = SocialReferralSerializer
+
+    def retrieve(self, request, *args, **kwargs):
+        found = selectors.access_social_referral(self.actor, kwargs["social_referral_id"])
+        return Response(SocialReferralSerializer(found).data)

@@ -287,3 +287,32 @@ def test_care_gap_reminders_run_once_through_beat_and_worker(start):
     # The COL gap is still to come, so tomorrow's run is on the clock.
     (following,) = Deadline.objects.filter(kind="care_gap.reminders", state="pending")
     assert following.key == f"care-gap-reminders:{world.plan_a.pk}:{today + dt.timedelta(days=1)}"
+
+
+def test_an_unanswered_community_referral_escalates_once_through_beat_and_worker(start):
+    """Five business days without an answer from the organization: the care manager and the
+    supervisors hear once, and the referral says it was escalated."""
+    from members.models import ReleaseOfInformation
+    from organizations.access import Actor
+    from sdoh import services as sdoh_services
+    from sdoh.models import SocialReferral
+    from tests.conftest import make_org, make_release
+
+    world = build_world()
+    agency = make_org("community", "Open Door Housing")
+    make_release(
+        world.m_a1, agency, recipient_kind="community", purposes=[ReleaseOfInformation.Purpose.SOCIAL_SERVICES]
+    )
+    referral = sdoh_services.social_referral_create(
+        actor=Actor.for_user(world.a_cm), member=world.m_a1, organization=agency, request_note="Eviction notice"
+    )
+    due = Deadline.objects.get(key=f"social-referral:{referral.pk}:response")
+    Deadline.objects.filter(pk=due.pk).update(due_at=timezone.now() - dt.timedelta(seconds=1))
+    start("worker")
+    start("beat")
+    wait_for(lambda: _state(due) == "done", timeout=60, what="the referral's response deadline")
+    time.sleep(3)
+    overdue = Notification.objects.filter(kind="sdoh.referral_overdue")
+    assert overdue.filter(recipient=world.a_cm).count() == 1
+    assert overdue.filter(recipient=world.a_supervisor).count() == 1
+    assert SocialReferral.objects.get(pk=referral.pk).escalated_at is not None

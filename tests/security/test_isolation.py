@@ -78,6 +78,7 @@ class Objects:
     screening: object
     need: object
     resource: object
+    social_referral: object
 
 
 def _gap(tag: str, member, uploader):
@@ -107,6 +108,18 @@ def _screening(member, staff):
         answers=ahc_answers(**{"93030-5": YES}),
     )
     return screening, screening.needs.get()
+
+
+def _social_referral(tag: str, member, staff, need):
+    """A referral of the member to a community organization of the tenant's own (with consent)."""
+    from sdoh import services as sdoh_services
+    from tests.conftest import make_org
+
+    pantry = make_org("community", f"Tenant {tag} Pantry")
+    make_release(member, pantry, recipient_kind="community", purposes=["social_services"])
+    return sdoh_services.social_referral_create(
+        actor=Actor.for_user(staff), member=member, organization=pantry, request_note=f"Hidden request {tag}", need=need
+    )
 
 
 def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, organization, uploader) -> Objects:
@@ -206,6 +219,7 @@ def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, or
         languages=["en"],
         last_verified=plan.local_date(),
     )
+    social_referral = _social_referral(tag, member, staff, need)
     return Objects(
         member,
         entry,
@@ -235,6 +249,7 @@ def _objects_for(world: World, tag: str, *, member, plan, partnership, staff, or
         screening,
         need,
         resource,
+        social_referral,
     )
 
 
@@ -358,6 +373,7 @@ def _value(name: str, objs: Objects):
         "screening_id": objs.screening.public_id,
         "need_id": objs.need.public_id,
         "service_id": objs.resource.public_id,
+        "social_referral_id": objs.social_referral.public_id,
     }
     assert name in values, (
         f"URL parameter <{name}> is not covered by the isolation walk: add what an object of another "
@@ -464,6 +480,9 @@ LIST_PROBES = [
     "/care-gaps/practices/?measure=BCS",
     "/social-needs/",
     "/api/v1/screenings/",
+    "/social-referrals/",
+    "/social-referrals/?status=open",
+    "/api/v1/social-referrals/",
     "/resources/",
     "/resources/?need=food_insecurity&zip_code=68101",
     "/resources/import/",
@@ -524,6 +543,8 @@ def test_lists_never_show_another_tenants_rows(world, tenants, client_for, perso
         foreign.gap.description,
         str(foreign.screening.public_id),
         str(foreign.need.public_id),
+        str(foreign.social_referral.public_id),
+        foreign.social_referral.request_note,
     ]
     persona_org = getattr(world, persona).organization
     if not Partnership.objects.filter(plan=foreign.resource.plan, practice=persona_org).exists():
