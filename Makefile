@@ -6,6 +6,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEPS_STAMP := $(VENV)/.deps-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
+# Two pytest-xdist workers (one per core): each has its own database, private Redis and cache keys.
+PYTEST_WORKERS ?= 2
 
 .PHONY: run test setup lint bench docker-config clean
 
@@ -15,7 +17,7 @@ run: setup
 test: setup
 	scripts/ensure-chromium
 	$(PY) scripts/services.py check
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 setup: $(DEPS_STAMP)
 
