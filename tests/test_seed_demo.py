@@ -55,7 +55,16 @@ def test_seed_demo_builds_the_world_prints_logins_and_is_idempotent(capsys, monk
     assert set(AdtMessage.objects.values_list("status", flat=True)) == {"applied"}
     assert Episode.objects.filter(plan=prairie, status="open").count() == 3
     assert Episode.objects.filter(plan=prairie, is_mental_health=True, lace_score__isnull=False).exists()
+    from sdoh.models import CommunityService, Need, Screening, SocialReferral
+
+    heartland = Organization.objects.get(name="Heartland Food & Housing Network")
+    assert CommunityService.objects.filter(plan=prairie, organization=heartland).count() == 2
+    assert set(Need.objects.values_list("category", flat=True)) == {"housing_instability", "food_insecurity"}
+    assert SocialReferral.objects.get().organization == heartland
     counts = (
+        Screening.objects.count(),
+        CommunityService.objects.count(),
+        SocialReferral.objects.count(),
         Member.objects.count(),
         Enrollment.objects.count(),
         Task.objects.count(),
@@ -67,6 +76,9 @@ def test_seed_demo_builds_the_world_prints_logins_and_is_idempotent(capsys, monk
     )
     call_command("seed_demo", members=60, quiet=True)
     assert (
+        Screening.objects.count(),
+        CommunityService.objects.count(),
+        SocialReferral.objects.count(),
         Member.objects.count(),
         Enrollment.objects.count(),
         Task.objects.count(),

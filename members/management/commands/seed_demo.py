@@ -467,6 +467,8 @@ class Command(BaseCommand):
         say(f"Hospital stays ready ({made} ADT messages received over the feed).")
         made = self._care_gaps(orgs, users)
         say(f"Measure catalogs and care gaps ready ({made} new gaps).")
+        made = self._social_needs(orgs, users)
+        say(f"Resource directory and social needs ready ({made} new screenings).")
         self.stdout.write("\nDemo logins (password from DEMO_PASSWORD, default 'carecoord-demo'):")
         for username in LOGINS:
             user = users[username]
@@ -694,6 +696,74 @@ class Command(BaseCommand):
     # Gaps the quality engine reports for Prairie's attributed members: every fifth member, one or
     # two measures each, some already closed (caregaps: CSV through the same import plans use).
     GAP_MEASURES = ("BCS", "COL", "CBP", "GSD", "AWV", "PERSIST", "MRP", "WCV")
+
+    @transaction.atomic
+    def _social_needs(self, orgs: dict[str, Organization], users: dict[str, User]) -> int:
+        """Prairie's resource directory (the sample file and Heartland's services), and one member
+        screened with a housing and a food need, referred to Heartland under a release (seed 001)."""
+        from pathlib import Path
+
+        from organizations.access import Actor
+        from sdoh import instruments
+        from sdoh import services as sdoh_services
+        from sdoh.models import Screening
+
+        plan, heartland = orgs["prairie"], orgs["heartland"]
+        if Screening.objects.for_plan(plan.pk).exists():
+            return 0
+        member = (
+            Member.objects.for_plan(plan.pk)
+            .filter(attributions__end_date__isnull=True)
+            .exclude(postal_code="")
+            .order_by("member_number")
+            .first()
+        )
+        if member is None:
+            return 0
+        zip_code = member.postal_code[:5]
+        sample = (Path(sdoh_services.__file__).resolve().parent / "sample_data" / "resources_sample.csv").read_text()
+        today = plan.local_date().isoformat()
+        sample += (
+            f"{heartland.name},Eviction prevention fund,housing_instability,One-time rent to stop an eviction,"
+            f"An eviction notice,en;es,Mon-Fri 09:00-17:00,{zip_code},{heartland.phone},{heartland.email},,{today}\n"
+            f"{heartland.name},Mobile food pantry,food_insecurity,Groceries delivered weekly,,en;es,Wed 10:00-14:00,"
+            f"{zip_code},{heartland.phone},,,{today}\n"
+        )
+        admin = Actor.for_user(users["prairie-admin"])
+        sdoh_services.resources_import_csv(actor=admin, stream=io.BytesIO(sample.encode()))
+        member_services.release_record(
+            actor=admin,
+            member=member,
+            recipient_kind="community",
+            recipient_name=heartland.name,
+            recipient_organization=heartland,
+            purposes=["social_services"],
+            signed_by="member",
+            signer_name=member.full_name,
+            signed_on=plan.local_date() - dt.timedelta(days=2),
+        )
+        cm = Actor.for_user(users["prairie-cm"])
+        answers = {
+            "71802-3": "LA31994-9",  # a place to live, worried about losing it
+            "96778-6": ["LA9-3"],
+            "88122-7": "LA6729-3",  # sometimes true
+            "88123-5": "LA28398-8",
+            "93030-5": "LA32-8",
+            "96779-4": "LA32-8",
+            **dict.fromkeys(("95618-5", "95617-7", "95616-9", "95615-1"), "LA6270-8"),
+        }
+        screening = sdoh_services.screening_record(
+            actor=cm, member=member, instrument=instruments.AHC_HRSN, answers=answers
+        )
+        housing = screening.needs.get(category="housing_instability")
+        sdoh_services.social_referral_create(
+            actor=Actor.for_user(users["prairie-advocate"]),
+            member=member,
+            organization=heartland,
+            request_note="Eviction notice received; needs help with two months' rent.",
+            need=housing,
+        )
+        return 1
 
     # Synthetic rendering providers (made-up names; NPIs of the right shape that belong to nobody).
     GAP_PROVIDERS = (
