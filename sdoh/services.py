@@ -487,11 +487,13 @@ def _event(referral: SocialReferral, actor: Actor, before: str, after: str, note
 
 
 def _tell(referral: SocialReferral, title: str, *, email: bool = False, dedupe_key: str | None = None) -> None:
-    """Each change returns to the care manager who referred and, where shared, the practice."""
+    """Each change returns to whoever referred and the member's care manager and, where shared,
+    the practice."""
     from organizations.selectors import practice_contacts_of
 
     url = reverse("social-referral-detail", args=[referral.public_id])
-    recipients = [referral.requested_by]
+    manager = _care_manager(referral.member)  # the member's care manager hears, whoever referred
+    recipients = [referral.requested_by, *([manager] if manager and manager.pk != referral.requested_by_id else [])]
     if referral.share_with_practice:
         practice = _practice_shared(referral.member)
         if practice is not None:

@@ -270,7 +270,7 @@ def social_referral_detail(request: HttpRequest, social_referral_id: uuid.UUID) 
         "referral": referral,
         "member": selectors.referral_member_view(actor, referral),
         "events": referral.events.all(),
-        "org_moves": sorted(services.ORG_MOVES.get(referral.status, ()) - {SocialReferral.Status.RECEIVED})
+        "org_moves": sorted(services.ORG_MOVES.get(referral.status, set()) - {SocialReferral.Status.RECEIVED})
         if is_recipient and actor.can("organizations.answer_social_referrals")
         else [],
         "can_cancel": actor.is_plan_staff

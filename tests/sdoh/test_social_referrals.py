@@ -91,6 +91,8 @@ def test_accept_then_deliver_closes_the_loop_and_resolves_the_need(world, housin
     client.post(f"{url}answer/", {"status": "completed", "reason": "Rent paid through March"})
     referral.refresh_from_db()
     assert referral.status == "completed" and referral.closed_at and referral.responded_at
+    closed_page = client.get(url)  # a closed referral's page: no answer left to give
+    assert closed_page.status_code == 200 and 'id="org-actions"' not in closed_page.content.decode()
     assert not Deadline.objects.filter(key=f"social-referral:{referral.pk}:response", state="pending").exists()
     need.refresh_from_db()
     assert need.status == "resolved" and "Rent paid through March" in need.outcome_note
