@@ -52,6 +52,9 @@ Benchmark CareCoord at scale, in its own database.
    Riverbend's patients; set-based SQL, kept), times the gap report as shared-practice-contact
    and prairie-cm at page sizes 25 and 100, and reads the CSV export of the whole plan and of one
    measure to the end, with its time and tracemalloc peak.
+11. Community resources (bench/resources.py): tops the plan's directory up to 50,000 services
+   (set-based SQL, kept), then times the resource search as prairie-cm and shared-practice-contact
+   by need, need + ZIP code, and need + ZIP code + language.
 
 Targets: list and search median under 30 ms, with a query count that does not grow with page
 size; referral queue and API median under 30 ms, within 3x of the raw SQL's median, queries flat
@@ -193,6 +196,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--skip-deadlines", action="store_true", help="skip the deadline sweep measurement")
     p.add_argument("--skip-caregaps", action="store_true", help="skip the care-gap report and export measurements")
+    p.add_argument("--skip-resources", action="store_true", help="skip the community resource search measurement")
     p.add_argument(
         "--explain",
         action="store_true",
@@ -227,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         explain,
         referral_queue,
         report,
+        resources,
         roster_import,
         web,
     )
@@ -259,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     gap_generation = None
     gap_pages: list = []
     gap_exports: list = []
+    resource_generation = None
+    resource_pages: list = []
     try:
         if not args.skip_web:
             say("Measuring pages and API ...")
@@ -294,6 +301,10 @@ def main(argv: list[str] | None = None) -> int:
             gap_generation = care_gaps.ensure_gaps(say=say)
             say("Measuring the care-gap report and export ...")
             gap_pages, gap_exports = care_gaps.run(requests=args.requests, warmup=args.warmup, say=say)
+        if not args.skip_resources:
+            resource_generation = resources.ensure_services(say=say)
+            say("Measuring the community resource search ...")
+            resource_pages = resources.run(requests=args.requests, warmup=args.warmup, say=say)
     except environment.BenchError as exc:
         say(f"bench: {exc}")
         return 2
@@ -377,6 +388,14 @@ def main(argv: list[str] | None = None) -> int:
         print(report.gap_page_table(gap_pages))
         print()
         print(report.gap_export_table(gap_exports))
+    if resource_generation:
+        print()
+        print(
+            f"Community resources: {resource_generation.total:,} services in {environment.PLAN_NAME}'s directory "
+            f"({resource_generation.added:,} generated this run in {resource_generation.seconds:.1f}s)."
+        )
+        print()
+        print(report.resource_table(resource_pages))
     if web.DOUBLED_QUESTION_MARK:
         print()
         print(
@@ -405,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
         + (report.ingest_missed(ingest) if ingest else 0)
         + (report.sweep_missed(swept) if swept else 0)
         + (report.gap_missed(gap_pages, gap_exports) if gap_generation else 0)
+        + (report.resource_missed(resource_pages) if resource_generation else 0)
     )
     print(f"Result: {'all targets met' if not total_missed else f'{total_missed} target(s) MISSED'}.")
     print(

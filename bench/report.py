@@ -451,6 +451,31 @@ def gap_page_table(pages: list[PageResult]) -> str:
     return _table([*headers, "queries fixed"], body, right={1, 2, 3, 4})
 
 
+RESOURCE_MEDIAN_MS = 30.0
+
+
+def resource_table(pages: list[PageResult]) -> str:
+    """Directory search: median under RESOURCE_MEDIAN_MS, the query count the same in every search."""
+    counts = {c for p in pages for c in p.measurement.query_counts}
+    body = [
+        [
+            p.name,
+            f"{median(p.measurement.timings_ms):.1f}",
+            f"{p95(p.measurement.timings_ms):.1f}",
+            queries_label(p.measurement.query_counts),
+            f"{median(p.measurement.sql_ms):.1f}",
+            OK if median(p.measurement.timings_ms) < RESOURCE_MEDIAN_MS else MISSED,
+        ]
+        for p in pages
+    ]
+    headers = ["resource search", "median ms", "p95 ms", "queries", "SQL ms", f"< {RESOURCE_MEDIAN_MS:g} ms"]
+    return _table(headers, body, right={1, 2, 3, 4}) + ("" if len(counts) <= 2 else "\n(query counts differ)")
+
+
+def resource_missed(pages: list[PageResult]) -> int:
+    return sum(1 for p in pages if median(p.measurement.timings_ms) >= RESOURCE_MEDIAN_MS)
+
+
 def gap_export_table(exports: list[ExportResult]) -> str:
     constant = OK if _gap_export_constant(exports) else MISSED
     body = [
