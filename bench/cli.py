@@ -54,7 +54,8 @@ Benchmark CareCoord at scale, in its own database.
    measure to the end, with its time and tracemalloc peak.
 11. Community resources (bench/resources.py): tops the plan's directory up to 50,000 services
    (set-based SQL, kept), then times the resource search as prairie-cm and shared-practice-contact
-   by need, need + ZIP code, and need + ZIP code + language.
+   by need, need + ZIP code, and need + ZIP code + language; then tops Heartland's referral inbox
+   up to 100,000 referrals and times it as community-staff at page sizes 25 and 100.
 
 Targets: list and search median under 30 ms, with a query count that does not grow with page
 size; referral queue and API median under 30 ms, within 3x of the raw SQL's median, queries flat
@@ -266,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     gap_exports: list = []
     resource_generation = None
     resource_pages: list = []
+    inbox_total = 0
+    inbox_pages: list = []
     try:
         if not args.skip_web:
             say("Measuring pages and API ...")
@@ -305,6 +308,9 @@ def main(argv: list[str] | None = None) -> int:
             resource_generation = resources.ensure_services(say=say)
             say("Measuring the community resource search ...")
             resource_pages = resources.run(requests=args.requests, warmup=args.warmup, say=say)
+            inbox_total = resources.ensure_referrals(say=say)
+            say("Measuring the community organization's referral inbox ...")
+            inbox_pages = resources.run_inbox(requests=args.requests, warmup=args.warmup, say=say)
     except environment.BenchError as exc:
         say(f"bench: {exc}")
         return 2
@@ -396,6 +402,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         print()
         print(report.resource_table(resource_pages))
+        print()
+        print(f"Community referral inbox: {inbox_total:,} referrals sent to Heartland Food & Housing Network.")
+        print()
+        print(report.inbox_table(inbox_pages))
     if web.DOUBLED_QUESTION_MARK:
         print()
         print(
@@ -424,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
         + (report.ingest_missed(ingest) if ingest else 0)
         + (report.sweep_missed(swept) if swept else 0)
         + (report.gap_missed(gap_pages, gap_exports) if gap_generation else 0)
-        + (report.resource_missed(resource_pages) if resource_generation else 0)
+        + (report.resource_missed(resource_pages) + report.inbox_missed(inbox_pages) if resource_generation else 0)
     )
     print(f"Result: {'all targets met' if not total_missed else f'{total_missed} target(s) MISSED'}.")
     print(

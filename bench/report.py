@@ -472,6 +472,29 @@ def resource_table(pages: list[PageResult]) -> str:
     return _table(headers, body, right={1, 2, 3, 4}) + ("" if len(counts) <= 2 else "\n(query counts differ)")
 
 
+def inbox_table(pages: list[PageResult]) -> str:
+    """The community organization's inbox: the query count must not grow with the page size."""
+    fixed = OK if len({c for p in pages for c in p.measurement.query_counts}) == 1 else MISSED
+    body = [
+        [
+            p.name,
+            f"{median(p.measurement.timings_ms):.1f}",
+            f"{p95(p.measurement.timings_ms):.1f}",
+            queries_label(p.measurement.query_counts),
+            f"{median(p.measurement.sql_ms):.1f}",
+            fixed,
+        ]
+        for p in pages
+    ]
+    return _table(
+        ["referral inbox", "median ms", "p95 ms", "queries", "SQL ms", "queries fixed"], body, right={1, 2, 3, 4}
+    )
+
+
+def inbox_missed(pages: list[PageResult]) -> int:
+    return 0 if len({c for p in pages for c in p.measurement.query_counts}) == 1 else 1
+
+
 def resource_missed(pages: list[PageResult]) -> int:
     return sum(1 for p in pages if median(p.measurement.timings_ms) >= RESOURCE_MEDIAN_MS)
 

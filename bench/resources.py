@@ -80,3 +80,59 @@ def run(*, requests: int, warmup: int, say: Callable[[str], None]) -> list[PageR
             say(f"  {name:<48} median {sorted(result.timings_ms)[len(result.timings_ms) // 2]:8.1f} ms")
             pages.append(PageResult(name, 50, result))
     return pages
+
+
+REFERRALS = 100_000
+COMMUNITY_USER = "community-staff"  # Heartland Food & Housing Network's staff in the demo
+INBOX_SIZES = (25, 100)
+
+_REFERRALS = """
+INSERT INTO sdoh_socialreferral (public_id, plan_id, member_id, organization_id, kind, status, request_note,
+    status_reason, pickup, share_with_practice, requested_by_id, created_at)
+SELECT gen_random_uuid(), %(plan)s, m.id, %(org)s, 'service',
+       (ARRAY['requested', 'received', 'accepted', 'completed', 'rejected'])[1 + m.n %% 5],
+       'Bench referral', '', '', false, %(user)s, now() - make_interval(mins => m.n::int)
+FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM members_member WHERE plan_id = %(plan)s
+      ORDER BY id LIMIT %(n)s) AS m
+"""
+
+
+def ensure_referrals(*, say: Callable[[str], None]) -> int:
+    """Top Heartland's inbox up to REFERRALS referrals from the big plan (one per member)."""
+    from django.db import connection, transaction
+
+    from organizations.models import Organization, User
+    from sdoh.models import SocialReferral
+
+    plan = Organization.objects.get(kind=Organization.Kind.PLAN, name=PLAN_NAME)
+    staff = User.objects.get(username=COMMUNITY_USER)
+    have = SocialReferral.objects.filter(organization=staff.organization, request_note="Bench referral").count()
+    if have < REFERRALS:
+        say(f"Generating {REFERRALS - have:,} community referrals ...")
+        SocialReferral.objects.filter(organization=staff.organization, request_note="Bench referral").delete()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                _REFERRALS,
+                {
+                    "plan": plan.pk,
+                    "org": staff.organization_id,
+                    "user": User.objects.get(username=PLAN_USER).pk,
+                    "n": REFERRALS,
+                },
+            )
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM (ANALYZE) sdoh_socialreferral")
+    return SocialReferral.objects.filter(organization=staff.organization).count()
+
+
+def run_inbox(*, requests: int, warmup: int, say: Callable[[str], None]) -> list[PageResult]:
+    client = _client(COMMUNITY_USER)
+    pages = []
+    for size in INBOX_SIZES:
+        for label, query in (("inbox", ""), ("inbox, open", "&status=open")):
+            name = f"{label}, size {size} (community staff)"
+            scenario = Scenario(name, "list", COMMUNITY_USER, [f"/social-referrals/?size={size}{query}"])
+            result = measure(client, scenario, requests=requests, warmup=warmup)
+            say(f"  {name:<48} median {sorted(result.timings_ms)[len(result.timings_ms) // 2]:8.1f} ms")
+            pages.append(PageResult(name, size, result))
+    return pages
