@@ -15,7 +15,7 @@ from caregaps.forms import AdjudicateForm, EvidenceForm, ExclusionForm, ReportFi
 from caregaps.models import Status
 from caregaps.selectors import GapFilters
 from core import uploads
-from core.http import bad_cursor_response, page_args, render_page, staff_view, submit_form
+from core.http import action_view, bad_cursor_response, page_args, render_page, staff_view
 from core.pagination import BadCursor, paginate
 
 
@@ -152,19 +152,14 @@ def gap_file(request: HttpRequest, gap_id: uuid.UUID, file_id: uuid.UUID) -> Fil
 
 
 def _action(form_class, apply, done: str):
-    """A POST-only view for one action on a gap: the gap from the actor's scope (404 outside it),
-    the form handed to the service, the result flashed, back to the gap's page."""
-
-    @require_POST
-    @staff_view
-    def view(request: HttpRequest, gap_id: uuid.UUID) -> HttpResponse:
-        actor = request.actor
-        gap = selectors.access_gap(actor, gap_id)
-        form = form_class(request.POST, request.FILES)
-        submit_form(request, form, lambda data: apply(actor, gap, data), done=done)
-        return redirect("caregap-detail", gap_id=gap.public_id)
-
-    return view
+    """One action on a gap (core.http.action_view), back to the gap's page."""
+    return action_view(
+        access=selectors.access_gap,
+        form_class=form_class,
+        apply=apply,
+        done=done,
+        back=lambda request, gap: redirect("caregap-detail", gap_id=gap.public_id),
+    )
 
 
 gap_schedule = _action(

@@ -286,3 +286,25 @@ def rounds(actor: Actor) -> list[tuple[object, list[Enrollment]]]:
     for enrollment in qs:
         grouped[enrollment.co_manager].append(enrollment)
     return list(grouped.items())
+
+
+def care_managers_of(member_ids: set[int]) -> dict[int, User | None]:
+    """Each member's care manager: the latest active enrollment's, while they work here (None
+    otherwise). One query, for any number of members."""
+    found: dict[int, User | None] = dict.fromkeys(member_ids)
+    seen: set[int] = set()
+    enrollments = (
+        Enrollment.objects.active()
+        .filter(member_id__in=member_ids)
+        .select_related("care_manager")
+        .order_by("member_id", "-id")
+    )
+    for enrollment in enrollments:
+        if enrollment.member_id not in seen:
+            seen.add(enrollment.member_id)
+            found[enrollment.member_id] = enrollment.care_manager if enrollment.care_manager.is_active else None
+    return found
+
+
+def care_manager_of(member) -> User | None:
+    return care_managers_of({member.pk})[member.pk]

@@ -100,3 +100,32 @@ def apply_service_errors(form: Any, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, field_messages)
     else:
         form.add_error(None, error.messages)
+
+
+def action_view(
+    *,
+    access: Callable[[Any, Any], Any],
+    form_class: Any,
+    apply: Callable[[Any, Any, dict[str, Any]], Any],
+    done: str,
+    back: Callable[[HttpRequest, Any], HttpResponse],
+    require: str | None = None,
+) -> Callable[..., HttpResponse]:
+    """A POST-only view for one action on one object: the object from the actor's scope
+    (`access(actor, id)`: 404 outside it), the permission (403), the form handed to the service
+    (`apply(actor, obj, data)`), the result flashed, and `back(request, obj)`."""
+    from django.views.decorators.http import require_POST
+
+    @require_POST
+    @staff_view
+    def view(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        actor = request.actor
+        (object_id,) = kwargs.values()
+        obj = access(actor, object_id)
+        if require:
+            actor.require(require)
+        form = form_class(request.POST, request.FILES)
+        submit_form(request, form, lambda data: apply(actor, obj, data), done=done)
+        return back(request, obj)
+
+    return view

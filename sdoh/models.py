@@ -19,7 +19,7 @@ from core.ids import uuid7
 from members.models import Member
 from organizations.models import Organization
 from sdoh import instruments
-from sdoh.querysets import MemberScopedQuerySet, SocialReferralQuerySet
+from sdoh.querysets import MemberScopedQuerySet, ResourceQuerySet, SocialReferralQuerySet
 
 INSTRUMENT_CHOICES = [(i.code, i.name) for i in instruments.INSTRUMENTS.values()]
 
@@ -121,16 +121,6 @@ class Need(models.Model):
 
 
 CATEGORY_CHOICES = [(code, c.title) for code, c in instruments.NEED_CATEGORIES.items()]
-
-
-class ResourceQuerySet(models.QuerySet):
-    def visible_to(self, actor) -> models.QuerySet:
-        """The plan's own directory; a practice reads its partner plans' (to point patients to help)."""
-        if actor.is_plan_staff:
-            return self.filter(plan_id=actor.organization.pk)
-        if actor.is_practice_staff and actor.partner_plan_ids:
-            return self.filter(plan_id__in=actor.partner_plan_ids)
-        return self.none()
 
 
 class CommunityService(models.Model):

@@ -39,3 +39,13 @@ class SocialReferralQuerySet(models.QuerySet):
         if actor.is_practice_staff and actor.partner_plan_ids:
             return self.filter(practice_sees(actor, member_ref="member_id"), share_with_practice=True)
         return self.none()
+
+
+class ResourceQuerySet(models.QuerySet):
+    def visible_to(self, actor: Actor) -> models.QuerySet:
+        """The plan's own directory; a practice reads its partner plans' (to point patients to help)."""
+        if actor.is_plan_staff:
+            return self.filter(plan_id=actor.organization.pk)
+        if actor.is_practice_staff and actor.partner_plan_ids:
+            return self.filter(plan_id__in=actor.partner_plan_ids)
+        return self.none()

@@ -25,6 +25,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from caseloads.selectors import care_manager_of
 from core import audit, deadlines, notifications
 from core.audit import Action
 from members.models import Member
@@ -171,15 +172,8 @@ def _schedule_rescreen(member: Member, screened_on: dt.date) -> None:
     )
 
 
-def _care_manager(member: Member):
-    from caseloads.models import Enrollment
-
-    enrollment = Enrollment.objects.filter(member=member, status="active").select_related("care_manager").first()
-    return enrollment.care_manager if enrollment and enrollment.care_manager_id else None
-
-
 def _tell_care_manager(member: Member, screening: Screening, opened: list[Need]) -> None:
-    manager = _care_manager(member)
+    manager = care_manager_of(member)
     if manager is None:
         return
     notifications.notify(
@@ -200,7 +194,7 @@ def rescreen_due(*, member_id: int, last_screened_on: str) -> None:
     latest = Screening.objects.filter(member=member).order_by("-screened_on").values_list("screened_on", flat=True)
     if latest and latest[0].isoformat() > last_screened_on:
         return  # screened again since: that screening has its own deadline
-    manager = _care_manager(member)
+    manager = care_manager_of(member)
     if manager is None:
         return
     caseload_services.task_create(
@@ -492,7 +486,7 @@ def _tell(referral: SocialReferral, title: str, *, email: bool = False, dedupe_k
     from organizations.selectors import practice_contacts_of
 
     url = reverse("social-referral-detail", args=[referral.public_id])
-    manager = _care_manager(referral.member)  # the member's care manager hears, whoever referred
+    manager = care_manager_of(referral.member)  # the member's care manager hears, whoever referred
     recipients = [referral.requested_by, *([manager] if manager and manager.pk != referral.requested_by_id else [])]
     if referral.share_with_practice:
         practice = _practice_shared(referral.member)

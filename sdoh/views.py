@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from core.http import apply_service_errors, bad_cursor_response, page_args, render_page, staff_view, submit_form
+from core.http import action_view, apply_service_errors, bad_cursor_response, page_args, render_page, staff_view
 from core.pagination import BadCursor, paginate
 from members.roster import Rejected
 from members.selectors import access_member, audit_reads
@@ -96,34 +96,24 @@ def _back(request: HttpRequest, need) -> HttpResponse:
     return redirect("screening-detail", screening_id=need.screening.public_id)
 
 
-@require_POST
-@staff_view
-def need_outcome(request: HttpRequest, need_id: uuid.UUID) -> HttpResponse:
-    actor = request.actor
-    need = selectors.access_need(actor, need_id)
-    actor.require("organizations.work_social_needs")
-    submit_form(
-        request,
-        OutcomeForm(request.POST),
-        lambda d: services.need_record_outcome(actor=actor, need=need, status=d["status"], note=d["note"]),
-        done="Outcome recorded.",
-    )
-    return _back(request, need)
-
-
-@require_POST
-@staff_view
-def need_to_care_plan(request: HttpRequest, need_id: uuid.UUID) -> HttpResponse:
-    actor = request.actor
-    need = selectors.access_need(actor, need_id)
-    actor.require("organizations.work_social_needs")
-    submit_form(
-        request,
-        forms.Form(request.POST),  # nothing to fill in: the service decides
-        lambda _d: services.need_add_to_care_plan(actor=actor, need=need),
-        done="Added to the care plan, with its goal.",
-    )
-    return _back(request, need)
+need_outcome = action_view(
+    access=selectors.access_need,
+    require="organizations.work_social_needs",
+    form_class=OutcomeForm,
+    apply=lambda actor, need, d: services.need_record_outcome(
+        actor=actor, need=need, status=d["status"], note=d["note"]
+    ),
+    done="Outcome recorded.",
+    back=_back,
+)
+need_to_care_plan = action_view(
+    access=selectors.access_need,
+    require="organizations.work_social_needs",
+    form_class=forms.Form,  # nothing to fill in: the service decides
+    apply=lambda actor, need, _d: services.need_add_to_care_plan(actor=actor, need=need),
+    done="Added to the care plan, with its goal.",
+    back=_back,
+)
 
 
 SAMPLE = Path(__file__).resolve().parent / "sample_data" / "resources_sample.csv"
@@ -281,29 +271,25 @@ def social_referral_detail(request: HttpRequest, social_referral_id: uuid.UUID) 
     return render_page(request, "sdoh/social_referral.html", context)
 
 
-@require_POST
-@staff_view
-def social_referral_answer(request: HttpRequest, social_referral_id: uuid.UUID) -> HttpResponse:
-    actor = request.actor
-    referral = selectors.access_social_referral(actor, social_referral_id)
-    submit_form(
-        request,
-        SocialReferralAnswerForm(request.POST),
-        lambda d: services.social_referral_move(actor=actor, referral=referral, to=d["status"], reason=d["reason"]),
-        done="Answer sent to the care manager.",
-    )
+def _to_referral(request: HttpRequest, referral) -> HttpResponse:
     return redirect("social-referral-detail", social_referral_id=referral.public_id)
 
 
-@require_POST
-@staff_view
-def social_referral_cancel(request: HttpRequest, social_referral_id: uuid.UUID) -> HttpResponse:
-    actor = request.actor
-    referral = selectors.access_social_referral(actor, social_referral_id)
-    submit_form(
-        request,
-        CancelForm(request.POST),
-        lambda d: services.social_referral_cancel(actor=actor, referral=referral, reason=d["reason"]),
-        done="Referral cancelled.",
-    )
-    return redirect("social-referral-detail", social_referral_id=referral.public_id)
+social_referral_answer = action_view(
+    access=selectors.access_social_referral,
+    form_class=SocialReferralAnswerForm,
+    apply=lambda actor, referral, d: services.social_referral_move(
+        actor=actor, referral=referral, to=d["status"], reason=d["reason"]
+    ),
+    done="Answer sent to the care manager.",
+    back=_to_referral,
+)
+social_referral_cancel = action_view(
+    access=selectors.access_social_referral,
+    form_class=CancelForm,
+    apply=lambda actor, referral, d: services.social_referral_cancel(
+        actor=actor, referral=referral, reason=d["reason"]
+    ),
+    done="Referral cancelled.",
+    back=_to_referral,
+)

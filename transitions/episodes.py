@@ -30,7 +30,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from caseloads import services as caseloads
-from caseloads.models import ContactLog, Enrollment, Task
+from caseloads.models import ContactLog, Task
+from caseloads.selectors import care_manager_of, care_managers_of
 from core import audit, deadlines
 from core.audit import Action
 from core.notifications import Notice, email_address_deadline, notify, notify_many
@@ -87,27 +88,6 @@ def is_mental_health_stay(encounter: Encounter) -> bool:
 # ---- Who ------------------------------------------------------------------------------------------
 
 
-def _care_managers(member_ids: set[int]) -> dict[int, User | None]:
-    """Each member's care manager: the latest active enrollment's, while they work here."""
-    found: dict[int, User | None] = dict.fromkeys(member_ids)
-    seen: set[int] = set()
-    enrollments = (
-        Enrollment.objects.active()
-        .filter(member_id__in=member_ids)
-        .select_related("care_manager")
-        .order_by("member_id", "-id")
-    )
-    for enrollment in enrollments:
-        if enrollment.member_id not in seen:
-            seen.add(enrollment.member_id)
-            found[enrollment.member_id] = enrollment.care_manager if enrollment.care_manager.is_active else None
-    return found
-
-
-def _care_manager(member: Member) -> User | None:
-    return _care_managers({member.pk})[member.pk]
-
-
 def _practice_on(member: Member, day: dt.date) -> Organization | None:
     row = (
         Attribution.objects.filter(member=member, start_date__lte=day)
@@ -146,7 +126,7 @@ class _Outbox:
     def prefetch(self, episodes: list[Episode]) -> None:
         members = {e.member_id for e in episodes if not (e.care_manager and e.care_manager.is_active)}
         if members := members - self._care_managers.keys():
-            self._care_managers.update(_care_managers(members))
+            self._care_managers.update(care_managers_of(members))
         if plans := {e.plan_id for e in episodes} - self._supervisors.keys():
             self._supervisors.update(_supervisors_of(plans))
         if pairs := {(e.plan_id, e.practice_id) for e in episodes if e.practice_id} - self._contacts.keys():
@@ -154,7 +134,7 @@ class _Outbox:
 
     def care_manager(self, member: Member) -> User | None:
         if member.pk not in self._care_managers:
-            self._care_managers.update(_care_managers({member.pk}))
+            self._care_managers.update(care_managers_of({member.pk}))
         return self._care_managers[member.pk]
 
     def supervisors(self, plan_id: int) -> list[User]:
@@ -283,7 +263,7 @@ def _admission_notice(encounter: Encounter, event: str) -> None:
     title = f"{member.full_name} {verb} {where}"
     url = reverse("member-detail", kwargs={"member_id": member.public_id})
     key = f"admission:{encounter.pk}:{encounter.admitted_at:%Y%m%d%H%M}" if encounter.admitted_at else None
-    care_manager = _care_manager(member)
+    care_manager = care_manager_of(member)
     if care_manager is not None:
         notify(
             recipients=[care_manager],
@@ -322,7 +302,7 @@ def _flag_readmission(encounter: Encounter) -> None:
     earlier.readmitted_at = admitted
     earlier.readmission_encounter = encounter
     earlier.save(update_fields=["readmitted_at", "readmission_encounter"])
-    recipients = [u for u in (earlier.care_manager, _care_manager(earlier.member)) if u is not None]
+    recipients = [u for u in (earlier.care_manager, care_manager_of(earlier.member)) if u is not None]
     notify(
         recipients=recipients or _supervisors(earlier.plan_id),
         kind="readmission",
@@ -373,7 +353,7 @@ def episode_open(*, encounter: Encounter) -> Episode:
     plan = encounter.plan
     discharged_at = encounter.discharged_at or timezone.now()
     practice = _practice_on(member, discharged_at.astimezone(plan.tz).date())
-    care_manager = _care_manager(member)
+    care_manager = care_manager_of(member)
     score = _lace(encounter)
     if encounter.admitted_at is not None:
         _flag_readmission(encounter)  # the admission may never have been sent (no A01 from this feed)
@@ -723,7 +703,7 @@ def appointment_schedule(
     )
     if rescheduled_from is not None:
         caseloads.tasks_close_by_origin(actor=actor, origin_key=f"appointment:{rescheduled_from.pk}:reschedule")
-    owner = episode.care_manager or _care_manager(episode.member)
+    owner = episode.care_manager or care_manager_of(episode.member)
     if transport_needed and owner is not None:
         caseloads.task_for_step(
             member=episode.member,
