@@ -446,9 +446,10 @@ def main(argv: list[str] | None = None) -> int:
     missed_referrals = [row for row in referral_rows if row.missed]
     missed_caseloads = [row for row in caseload_rows if row.missed]
     missed_careplans = [row for row in careplan_rows if row.missed]
-    if args.explain and (missed or missed_referrals or missed_caseloads or missed_careplans):
+    missed_gaps = [p for p in gap_pages if report.median(p.measurement.timings_ms) >= report.GAP_PAGE_MEDIAN_MS]
+    if args.explain and (missed or missed_referrals or missed_caseloads or missed_careplans or missed_gaps):
         print()
-        for row in [*missed, *missed_referrals, *missed_caseloads, *missed_careplans]:
+        for row in [*missed, *missed_referrals, *missed_caseloads, *missed_careplans, *missed_gaps]:
             print(explain.report(row.measurement))
     return 1 if args.strict and total_missed else 0
 

@@ -10,3 +10,9 @@ def care_gap_reminders(deadline: Deadline) -> None:
     """The plan's daily run: remind practices of gaps coming due; the next run is put on the
     clock while any gap is left to remind."""
     services.reminders_send(plan_id=deadline.payload["plan_id"])
+
+
+@deadlines.handler("care_gap.practices", label="Care gaps follow attribution changes")
+def care_gap_practices(deadline: Deadline) -> None:
+    """The plan's nightly run: each gap's attributed practice as of the new date."""
+    services.attributed_practices_nightly(plan_id=deadline.payload["plan_id"])

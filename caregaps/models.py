@@ -96,6 +96,17 @@ class CareGap(models.Model):
     scheduled_for = models.DateField(null=True, blank=True, help_text="The visit the practice booked to close it.")
     provider_npi = models.CharField(max_length=10, blank=True, help_text="The rendering provider's NPI, as reported.")
     provider_name = models.CharField(max_length=200, blank=True, help_text="The rendering provider, as reported.")
+    practice = models.ForeignKey(
+        Organization,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        help_text="The practice the member is attributed to today, kept by attributed_practices_refresh (on "
+        "import, on roster changes and nightly): what the report's counts and filters narrow by. Who may see "
+        "the gap is still decided on the attribution itself (caregaps.querysets).",
+    )
     reminded_at = models.DateTimeField(
         null=True, blank=True, help_text="When the practice was reminded that the gap is due within 30 days."
     )
@@ -118,6 +129,9 @@ class CareGap(models.Model):
         indexes = [
             models.Index(fields=["plan", "measure", "status"], name="care_gap_plan_measure"),
             models.Index(fields=["member", "status"], name="care_gap_member"),
+            # A practice's report: its counts per measure and its newest gaps first.
+            models.Index(fields=["practice", "measure", "status"], name="care_gap_practice_measure"),
+            models.Index(fields=["practice", "-opened_at", "-id"], name="care_gap_practice_recent"),
             # The daily reminder's scan: open gaps not yet reminded, by due date.
             models.Index(
                 fields=["plan", "due_date"],

@@ -2,14 +2,22 @@
 
 A plan sees its own gaps; a practice sees the gaps of the patients attributed to it today, of the
 plans it partners with (the member scope, an SQL EXISTS on attributions); nobody else sees any.
+
+Each gap also carries the practice its member was attributed to at the last refresh
+(`CareGap.practice`, caregaps.services.attributed_practices_refresh): an indexed column that
+narrows a practice's twenty thousand gaps out of a plan's millions before the attribution check
+runs on each. The check still decides: a stale column can hide a gap until the next refresh,
+never show one to a practice the member has left.
 The measure catalog is the plan's: a practice reads the measures of its partner plans.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 from django.db import models
+from django.db.models import Exists, OuterRef
 
 if TYPE_CHECKING:
     from organizations.access import Actor
@@ -34,8 +42,20 @@ class CareGapQuerySet(models.QuerySet):
         if actor.is_plan_staff:
             return self.filter(plan_id=actor.organization.pk)
         if actor.is_practice_staff and actor.partner_plan_ids:
-            return self.filter(practice_sees(actor, member_ref="member_id"))  # the member scope, on the gap
+            # The member scope, on the gap, narrowed first by the gap's attributed practice.
+            return self.filter(practice_id=actor.organization.pk).filter(practice_sees(actor, member_ref="member_id"))
         return self.none()
+
+    def attributed_to(self, practice_id: int, *, on: dt.date) -> CareGapQuerySet:
+        """Gaps of members attributed to the practice on `on` (a plan's date): the column, then
+        the attribution itself."""
+        from members.models import Attribution
+        from members.querysets import current_on
+
+        attributed = Attribution.objects.filter(
+            current_on(on), member_id=OuterRef("member_id"), practice_id=practice_id
+        )
+        return self.filter(practice_id=practice_id).filter(Exists(attributed))
 
     def for_plan(self, plan_id: int) -> CareGapQuerySet:
         return self.filter(plan_id=plan_id)

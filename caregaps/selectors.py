@@ -6,14 +6,12 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncMonth
 from django.shortcuts import get_object_or_404
 
 from caregaps.models import CareGap, EvidenceFile, GapEvent, Measure, ReportReview, Status
 from core.audit import Action
-from members.models import Attribution
-from members.querysets import current_on
 from members.selectors import audit_reads
 from organizations.access import Actor
 from organizations.models import Organization
@@ -87,13 +85,7 @@ def filtered(actor: Actor, f: GapFilters) -> QuerySet[CareGap]:
     if f.due_before:
         qs = qs.filter(due_date__lte=f.due_before)
     if f.practice is not None:
-        qs = qs.filter(
-            Exists(
-                Attribution.objects.filter(
-                    current_on(actor.organization.local_date()), member_id=OuterRef("member_id"), practice=f.practice
-                )
-            )
-        )
+        qs = qs.attributed_to(f.practice.pk, on=actor.organization.local_date())
     if f.provider:
         qs = (
             qs.filter(provider_npi=f.provider)
@@ -173,19 +165,11 @@ def measure_summary(actor: Actor, f: GapFilters = GapFilters()) -> list[dict]:
 
 
 def by_practice(actor: Actor, f: GapFilters = GapFilters()) -> list[dict]:
-    """Per practice the members are attributed to today (a practice sees its own row): the same
-    counts and rate, for the gaps the measure filter leaves. One GROUP BY; members attributed to
-    no practice today are a row of their own."""
-    today = actor.organization.local_date() if actor.is_plan_staff else None
-    practice = Attribution.objects.filter(current_on(today), member_id=OuterRef("member_id"))
-    if actor.is_practice_staff:
-        practice = practice.filter(practice_id=actor.organization.pk)
-    rows = (
-        filtered(actor, GapFilters(measure=f.measure))
-        .annotate(practice_id=Subquery(practice.values("practice_id")[:1]))
-        .values("practice_id")
-        .annotate(**COUNTS)
-    )
+    """Per practice the members are attributed to (a practice sees its own row): the same counts
+    and rate, for the gaps the measure filter leaves. One GROUP BY on each gap's attributed
+    practice (as of the last refresh: the night's, or the roster import's); members attributed to
+    no practice are a row of their own."""
+    rows = filtered(actor, GapFilters(measure=f.measure)).values("practice_id").annotate(**COUNTS).order_by()
     rows = [_rate(row) for row in rows]
     names = dict(Organization.objects.filter(pk__in=[r["practice_id"] for r in rows]).values_list("pk", "name"))
     public = dict(Organization.objects.filter(pk__in=names).values_list("pk", "public_id"))

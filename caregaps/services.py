@@ -14,12 +14,13 @@ import csv
 import datetime as dt
 import io
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import IO, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
@@ -291,6 +292,7 @@ def _apply(actor: Actor, plan: Organization, wanted: dict, result: Result, *, so
     )
     result.created, result.updated = len(new), len(changed)
     if new:
+        _gaps_made(plan, new)
         _tell_practices(plan, [g.member_id for g in new])
     if any(g.due_date and g.status == Status.OPEN for g in new):
         reminders_schedule(plan)
@@ -308,6 +310,84 @@ def _apply(actor: Actor, plan: Organization, wanted: dict, result: Result, *, so
         objects=[(g.public_id, plan.pk, g.member_id) for g in changed],
         summaries=[f"Care gap {g.get_status_display().lower()}: {g.measure.code}" for g in changed],
     )
+
+
+# The attributed practice on each gap ----------------------------------------------------------
+
+# Each gap's member's attribution on the plan's date today (the attribution scope of
+# members.querysets, in SQL): only the rows whose practice differs are written.
+_REFRESH_PRACTICES = """
+UPDATE caregaps_caregap g SET practice_id = x.practice_id
+FROM (
+    SELECT g2.id, (
+        SELECT a.practice_id FROM members_attribution a
+        WHERE a.member_id = g2.member_id AND a.plan_id = g2.plan_id
+          AND a.start_date <= %(today)s AND (a.end_date IS NULL OR a.end_date >= %(today)s)
+        ORDER BY a.start_date DESC LIMIT 1
+    ) AS practice_id
+    FROM caregaps_caregap g2
+    WHERE g2.plan_id = %(plan)s {members}
+) x
+WHERE g.id = x.id AND g.practice_id IS DISTINCT FROM x.practice_id
+"""
+
+PRACTICES_AT = dt.time(0, 5)  # the nightly refresh, in the plan's time zone: just after the date turns
+
+
+def attributed_practices_refresh(*, plan_id: int, member_ids: Iterable[int] | None = None) -> int:
+    """Set each gap's `practice` to the practice its member is attributed to today (plan time), for
+    the given members or the whole plan; set-based, writing only what changed. Called when gaps
+    are made, when a roster import changes attributions, and nightly (attributions start and end
+    by date). Returns how many gaps changed practice."""
+    plan = Organization.objects.get(pk=plan_id)
+    params: dict = {"plan": plan_id, "today": plan.local_date()}
+    members = ""
+    if member_ids is not None:
+        params["members"] = sorted(set(member_ids))
+        if not params["members"]:
+            return 0
+        members = "AND g2.member_id = ANY(%(members)s)"
+    with connection.cursor() as cursor:
+        cursor.execute(_REFRESH_PRACTICES.format(members=members), params)
+        return cursor.rowcount
+
+
+WHOLE_PLAN_FROM = 50_000  # members moved by one roster import beyond which the whole plan is refreshed
+
+
+def attributions_changed(*, plan_id: int, member_ids: list[int], **_signal) -> None:
+    """A roster import moved members between practices (members.signals): their gaps follow, in
+    the import's transaction."""
+    attributed_practices_refresh(plan_id=plan_id, member_ids=member_ids if len(member_ids) < WHOLE_PLAN_FROM else None)
+
+
+def attributed_practices_schedule(plan: Organization) -> None:
+    """Put the plan's next nightly refresh on the clock (00:05 tomorrow, plan time). Idempotent:
+    called whenever gaps are made, and by each run while the plan has gaps."""
+    tomorrow = plan.local_date() + dt.timedelta(days=1)
+    deadlines.schedule(
+        kind="care_gap.practices",
+        key=f"care-gap-practices:{plan.pk}:{tomorrow.isoformat()}",
+        due_at=dt.datetime.combine(tomorrow, PRACTICES_AT, tzinfo=plan.tz),
+        plan_id=plan.pk,
+        payload={"plan_id": plan.pk},
+    )
+
+
+@transaction.atomic
+def attributed_practices_nightly(*, plan_id: int) -> int:
+    """The nightly run: attributions that began or ended with the new date move their gaps."""
+    changed = attributed_practices_refresh(plan_id=plan_id)
+    plan = Organization.objects.get(pk=plan_id)
+    if CareGap.objects.for_plan(plan_id).exists():
+        attributed_practices_schedule(plan)
+    return changed
+
+
+def _gaps_made(plan: Organization, made: list[CareGap]) -> None:
+    """What every new gap needs, however it came: its practice, and the nightly refresh on the clock."""
+    attributed_practices_refresh(plan_id=plan.pk, member_ids=[g.member_id for g in made])
+    attributed_practices_schedule(plan)
 
 
 def _tell_practices(plan: Organization, member_ids: list[int]) -> None:
@@ -401,6 +481,7 @@ def gaps_from_workflows(*, plan: Organization, gaps: list[WorkflowGap]) -> int:
         summaries=[f"Care gap opened by a workflow: {g.measure.code}" for g in made],
     )
     if made:
+        _gaps_made(plan, made)
         reminders_schedule(plan)
     return len(made)
 
@@ -724,8 +805,8 @@ def reminders_send(*, plan_id: int) -> int:
     attributed = Attribution.objects.filter(current_on(today), plan=plan)
     rows = list(
         due.filter(member_id__in=attributed.values("member_id"))
-        .annotate(practice_id=Subquery(attributed.filter(member_id=OuterRef("member_id")).values("practice_id")[:1]))
-        .values_list("pk", "practice_id")
+        .annotate(attributed_to=Subquery(attributed.filter(member_id=OuterRef("member_id")).values("practice_id")[:1]))
+        .values_list("pk", "attributed_to")
     )
     if rows:
         CareGap.objects.filter(pk__in=[pk for pk, _ in rows]).update(reminded_at=timezone.now())

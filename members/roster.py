@@ -36,6 +36,7 @@ from django.db import DataError, connection, transaction
 from core import context
 from core.ids import uuid7
 from members.risk import RiskInputs, stratify
+from members.signals import attributions_changed
 
 MAX_STORED_ERRORS = 1000
 PROGRESS_EVERY = 5000
@@ -486,6 +487,10 @@ def load(
             # reason instead of being retried as if the failure were transient.
             _file_error(result, "file", f"A value does not fit its column: {str(exc).splitlines()[0]}.")
             raise Rejected(result) from exc
+        cursor.execute("SELECT DISTINCT member_id FROM roster_changed WHERE what = 'attribution'")
+        moved = [member_id for (member_id,) in cursor.fetchall()]
+        if moved:
+            attributions_changed.send(sender=None, plan_id=plan_id, member_ids=moved)
         on_applied(result)
     return result
 

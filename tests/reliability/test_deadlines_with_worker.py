@@ -289,6 +289,40 @@ def test_care_gap_reminders_run_once_through_beat_and_worker(start):
     assert following.key == f"care-gap-reminders:{world.plan_a.pk}:{today + dt.timedelta(days=1)}"
 
 
+def test_the_nightly_attributed_practice_refresh_runs_once_through_beat_and_worker(start):
+    """The date turned: an attribution ended yesterday and another began today. Beat and a real
+    worker move the member's gap to the new practice, and the next night's run is on the clock."""
+    import io
+
+    from caregaps import services as gap_services
+    from caregaps.models import CareGap
+    from members.models import Attribution
+    from organizations.access import Actor
+
+    world = build_world()
+    gap_services.measure_catalog_seed(plan=world.plan_a)
+    gap_services.gaps_import_csv(
+        actor=Actor.for_user(world.a_admin),
+        stream=io.BytesIO(f"member_id,measure\n{world.m_a1.member_number},BCS\n".encode()),
+    )
+    today = world.plan_a.local_date()
+    Attribution.objects.filter(member=world.m_a1).update(
+        start_date=today - dt.timedelta(days=400), end_date=today - dt.timedelta(days=1)
+    )
+    Attribution.objects.create(member=world.m_a1, plan=world.plan_a, practice=world.p2, start_date=today)
+    run = Deadline.objects.get(kind="care_gap.practices")  # tonight's run: make it due now
+    Deadline.objects.filter(pk=run.pk).update(
+        key=f"care-gap-practices:{world.plan_a.pk}:{today}", due_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+    start("worker")
+    start("beat")
+    wait_for(lambda: _state(run) == "done", timeout=60, what="the nightly refresh")
+    assert CareGap.objects.get(member=world.m_a1).practice_id == world.p2.pk
+    (following,) = Deadline.objects.filter(kind="care_gap.practices", state="pending")
+    assert following.key == f"care-gap-practices:{world.plan_a.pk}:{today + dt.timedelta(days=1)}"
+    assert Deadline.objects.get(pk=run.pk).attempts == 1
+
+
 def test_an_unanswered_community_referral_escalates_once_through_beat_and_worker(start):
     """Five business days without an answer from the organization: the care manager and the
     supervisors hear once, and the referral says it was escalated."""

@@ -1,0 +1,120 @@
+"""Each gap's attributed practice (CareGap.practice): set when the gap is made, moved by a roster
+import that moves the member, and by the nightly refresh when an attribution begins or ends by
+date. The column only narrows: who sees a gap is still decided on the attribution."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from caregaps import selectors, services
+from caregaps.models import CareGap
+from caregaps.selectors import GapFilters
+from core.models import Deadline
+from members.models import Attribution, EligibilitySpan
+from tests.caregaps.conftest import import_gaps
+from tests.members.test_roster_import import csv_bytes, row, run_import
+
+pytestmark = pytest.mark.django_db
+
+
+def _practice_of(member) -> int | None:
+    return CareGap.objects.get(member=member).practice_id
+
+
+def _sees(world, user, member) -> bool:
+    return selectors.gaps(world.actor(user)).filter(member=member).exists()
+
+
+def test_a_new_gap_carries_the_practice_its_member_is_attributed_to(catalog):
+    world = catalog
+    import_gaps(world, "A0001,BCS,,2026-12-31,open", "A0002,BCS,,2026-12-31,open")
+    assert _practice_of(world.m_a1) == world.p1.pk
+    assert _practice_of(world.m_a2) == world.p2.pk
+    # The nightly refresh is on the clock from the first gap.
+    tomorrow = world.plan_a.local_date() + dt.timedelta(days=1)
+    (nightly,) = Deadline.objects.filter(kind="care_gap.practices")
+    assert nightly.key == f"care-gap-practices:{world.plan_a.pk}:{tomorrow.isoformat()}"
+    assert nightly.due_at.astimezone(world.plan_a.tz).time() == services.PRACTICES_AT
+
+
+def test_a_roster_import_that_moves_the_member_moves_the_gap(catalog):
+    world = catalog
+    import_gaps(world, "A0001,BCS,,2026-12-31,open")
+    today = world.plan_a.local_date()
+    moved = row(
+        "A0001",
+        first_name="Alice",
+        last_name="Arbor",
+        date_of_birth="1970-01-01",
+        eligibility_start=EligibilitySpan.objects.get(member=world.m_a1).start_date.isoformat(),
+        practice_npi=world.p2.npi,
+        attribution_start=today.isoformat(),
+    )
+    result = run_import(world, csv_bytes([moved]))
+    assert result.status == "succeeded", result.errors
+    assert _practice_of(world.m_a1) == world.p2.pk
+    assert not _sees(world, world.p1_contact, world.m_a1)
+    assert _sees(world, world.p2_contact, world.m_a1)
+    by_practice = {r["practice_id"]: r["total"] for r in selectors.by_practice(world.actor(world.a_cm))}
+    assert by_practice == {world.p2.pk: 1}
+
+
+def test_a_stale_column_hides_nothing_it_should_not_show(catalog):
+    """Were the column ever wrong, the attribution still decides: a practice the member is not
+    attributed to sees nothing, nor does the plan's filter by that practice."""
+    world = catalog
+    import_gaps(world, "A0002,BCS,,2026-12-31,open")  # m_a2 is P2's patient
+    CareGap.objects.filter(member=world.m_a2).update(practice=world.p1)
+    assert not _sees(world, world.p1_contact, world.m_a2)
+    plan = world.actor(world.a_cm)
+    assert not selectors.filtered(plan, GapFilters(practice=world.p1)).exists()
+    assert services.attributed_practices_refresh(plan_id=world.plan_a.pk) == 1
+    assert _practice_of(world.m_a2) == world.p2.pk
+    assert _sees(world, world.p2_contact, world.m_a2)
+
+
+def test_the_nightly_run_follows_attributions_that_begin_and_end_by_date(catalog):
+    """An attribution that ended yesterday and one that begins today (written by an earlier
+    roster import) move the gap on the night the date turns, and the next night's run is put on
+    the clock. Only the rows that changed are written."""
+    world = catalog
+    import_gaps(world, "A0001,BCS,,2026-12-31,open", "A0002,BCS,,2026-12-31,open")
+    today = world.plan_a.local_date()
+    current = Attribution.objects.get(member=world.m_a1)
+    Attribution.objects.filter(pk=current.pk).update(
+        start_date=today - dt.timedelta(days=400), end_date=today - dt.timedelta(days=1)
+    )
+    Attribution.objects.create(member=world.m_a1, plan=world.plan_a, practice=world.p2, start_date=today)
+    assert _practice_of(world.m_a1) == world.p1.pk  # until the night's run
+    assert not _sees(world, world.p1_contact, world.m_a1)  # the attribution already says so
+    assert services.attributed_practices_nightly(plan_id=world.plan_a.pk) == 1
+    assert _practice_of(world.m_a1) == world.p2.pk
+    assert _sees(world, world.p2_contact, world.m_a1)
+    keys = set(Deadline.objects.filter(kind="care_gap.practices").values_list("key", flat=True))
+    assert f"care-gap-practices:{world.plan_a.pk}:{(today + dt.timedelta(days=1)).isoformat()}" in keys
+    assert services.attributed_practices_nightly(plan_id=world.plan_a.pk) == 0  # nothing left to move
+
+
+def test_a_member_no_longer_attributed_anywhere_leaves_no_practice_on_the_gap(catalog):
+    world = catalog
+    import_gaps(world, "A0001,BCS,,2026-12-31,open")
+    today = world.plan_a.local_date()
+    Attribution.objects.filter(member=world.m_a1).update(
+        start_date=today - dt.timedelta(days=30), end_date=today - dt.timedelta(days=1)
+    )
+    services.attributed_practices_refresh(plan_id=world.plan_a.pk)
+    assert _practice_of(world.m_a1) is None
+    rows = selectors.by_practice(world.actor(world.a_cm))
+    assert [(r["practice_id"], r["name"], r["total"]) for r in rows] == [(None, "Not attributed to a practice", 1)]
+
+
+def test_the_refresh_is_one_statement_however_many_gaps(catalog):
+    world = catalog
+    import_gaps(world, "A0001,BCS,,2026-12-31,open", "A0001,COL,,2026-12-31,open", "A0002,BCS,,2026-12-31,open")
+    with CaptureQueriesContext(connection) as queries:
+        services.attributed_practices_refresh(plan_id=world.plan_a.pk)
+    assert len(queries) == 2  # the plan (its date), the UPDATE
