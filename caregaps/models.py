@@ -107,6 +107,11 @@ class CareGap(models.Model):
         "import, on roster changes and nightly): what the report's counts and filters narrow by. Who may see "
         "the gap is still decided on the attribution itself (caregaps.querysets).",
     )
+    practice_until = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The end of that attribution (none: open-ended), so counts by practice stop with it on the day.",
+    )
     reminded_at = models.DateTimeField(
         null=True, blank=True, help_text="When the practice was reminded that the gap is due within 30 days."
     )
@@ -129,9 +134,15 @@ class CareGap(models.Model):
         indexes = [
             models.Index(fields=["plan", "measure", "status"], name="care_gap_plan_measure"),
             models.Index(fields=["member", "status"], name="care_gap_member"),
-            # A practice's report: its counts per measure and its newest gaps first.
-            models.Index(fields=["practice", "measure", "status"], name="care_gap_practice_measure"),
+            # A practice's report: its counts per measure (read from the index alone) and its
+            # newest gaps first; the plan's newest gaps first.
+            models.Index(
+                fields=["practice", "measure", "status"],
+                include=["plan", "practice_until"],
+                name="care_gap_practice_measure",
+            ),
             models.Index(fields=["practice", "-opened_at", "-id"], name="care_gap_practice_recent"),
+            models.Index(fields=["plan", "-opened_at", "-id"], name="care_gap_plan_recent"),
             # The daily reminder's scan: open gaps not yet reminded, by due date.
             models.Index(
                 fields=["plan", "due_date"],

@@ -17,7 +17,9 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from django.db import models
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
+
+from organizations.models import PlanLocalDate
 
 if TYPE_CHECKING:
     from organizations.access import Actor
@@ -46,12 +48,31 @@ class CareGapQuerySet(models.QuerySet):
             return self.filter(practice_id=actor.organization.pk).filter(practice_sees(actor, member_ref="member_id"))
         return self.none()
 
-    def attributed_to(self, practice_id: int, *, on: dt.date) -> CareGapQuerySet:
+    def counted_for(self, actor: Actor) -> CareGapQuerySet:
+        """The gaps an actor's counts count (per measure, by practice, over time): a plan's own;
+        for a practice, those whose attributed practice it is, by the gap's own columns (an
+        index-only count of tens of thousands of gaps, with no attribution check on each). Never
+        more than visible_to: an attribution that ends stops counting that day, from the gap's
+        copy of its end; only one that has just begun waits for the nightly refresh."""
+        from members.querysets import on_each_plans_date
+
+        if actor.is_plan_staff:
+            return self.filter(plan_id=actor.organization.pk)
+        if actor.is_practice_staff and actor.partner_plan_ids:
+            practice_id = actor.organization.pk
+            return self.filter(plan_id__in=actor.partner_plan_ids).filter(
+                on_each_plans_date(actor, lambda day: _attributed_column(practice_id, day))
+            )
+        return self.none()
+
+    def attributed_to(self, practice_id: int, *, on: dt.date, counting: bool = False) -> CareGapQuerySet:
         """Gaps of members attributed to the practice on `on` (a plan's date): the column, then
-        the attribution itself."""
+        the attribution itself; for counts (see counted_for), the column alone."""
         from members.models import Attribution
         from members.querysets import current_on
 
+        if counting:
+            return self.filter(_attributed_column(practice_id, on))
         attributed = Attribution.objects.filter(
             current_on(on), member_id=OuterRef("member_id"), practice_id=practice_id
         )
@@ -64,3 +85,9 @@ class CareGapQuerySet(models.QuerySet):
         from caregaps.models import OPEN_STATUSES
 
         return self.filter(status__in=OPEN_STATUSES)
+
+
+def _attributed_column(practice_id: int, day: dt.date | None) -> Q:
+    """The gap's copy of its attribution names the practice on `day` (None: the gap's plan's date)."""
+    today = day if day is not None else PlanLocalDate("plan__timezone")
+    return Q(practice_id=practice_id) & (Q(practice_until__isnull=True) | Q(practice_until__gte=today))

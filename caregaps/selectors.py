@@ -74,8 +74,14 @@ def narrowing_practices(actor: Actor) -> QuerySet[Organization] | None:
     return Organization.objects.visible_to(actor).filter(kind=Organization.Kind.PRACTICE).order_by("name")
 
 
-def filtered(actor: Actor, f: GapFilters) -> QuerySet[CareGap]:
-    qs = gaps(actor)
+def filtered(actor: Actor, f: GapFilters, *, counting: bool = False) -> QuerySet[CareGap]:
+    """The actor's gaps narrowed by the filters; `counting`: for counts only (CareGap.objects
+    .counted_for: the attributed practice from the gap's own columns), never for rows shown."""
+    if counting:
+        actor.require("organizations.view_care_gaps")
+        qs = CareGap.objects.counted_for(actor)
+    else:
+        qs = gaps(actor)
     if f.measure:
         qs = qs.filter(measure__code__iexact=f.measure)
     if f.status == "open":
@@ -85,7 +91,7 @@ def filtered(actor: Actor, f: GapFilters) -> QuerySet[CareGap]:
     if f.due_before:
         qs = qs.filter(due_date__lte=f.due_before)
     if f.practice is not None:
-        qs = qs.attributed_to(f.practice.pk, on=actor.organization.local_date())
+        qs = qs.attributed_to(f.practice.pk, on=actor.organization.local_date(), counting=counting)
     if f.provider:
         qs = (
             qs.filter(provider_npi=f.provider)
@@ -160,7 +166,12 @@ COUNTS = {
 def measure_summary(actor: Actor, f: GapFilters = GapFilters()) -> list[dict]:
     """Per measure: gaps still to close, closed, excluded and the closure rate, for the gaps the
     practice and provider filters leave. One GROUP BY."""
-    rows = filtered(actor, f.who).values("measure__code", "measure__name").annotate(**COUNTS).order_by("measure__name")
+    rows = (
+        filtered(actor, f.who, counting=True)
+        .values("measure__code", "measure__name")
+        .annotate(**COUNTS)
+        .order_by("measure__name")
+    )
     return [_rate(row) for row in rows]
 
 
@@ -169,7 +180,12 @@ def by_practice(actor: Actor, f: GapFilters = GapFilters()) -> list[dict]:
     and rate, for the gaps the measure filter leaves. One GROUP BY on each gap's attributed
     practice (as of the last refresh: the night's, or the roster import's); members attributed to
     no practice are a row of their own."""
-    rows = filtered(actor, GapFilters(measure=f.measure)).values("practice_id").annotate(**COUNTS).order_by()
+    rows = (
+        filtered(actor, GapFilters(measure=f.measure), counting=True)
+        .values("practice_id")
+        .annotate(**COUNTS)
+        .order_by()
+    )
     rows = [_rate(row) for row in rows]
     names = dict(Organization.objects.filter(pk__in=[r["practice_id"] for r in rows]).values_list("pk", "name"))
     public = dict(Organization.objects.filter(pk__in=names).values_list("pk", "public_id"))
@@ -194,7 +210,7 @@ def trends(actor: Actor, f: GapFilters = GapFilters(), *, months: int = 12) -> l
     then less the excluded). By each gap's current status and the date it closed, so a gap closed
     and reopened counts as open. Two GROUP BY queries."""
     tz = actor.organization.tz
-    qs = filtered(actor, GapFilters(measure=f.measure, practice=f.practice, provider=f.provider))
+    qs = filtered(actor, GapFilters(measure=f.measure, practice=f.practice, provider=f.provider), counting=True)
     today = actor.organization.local_date()
     back = today.month - 1 - (months - 1)  # months since January of this year, for the first month shown
     first = dt.date(today.year + back // 12, back % 12 + 1, 1)

@@ -317,28 +317,29 @@ def _apply(actor: Actor, plan: Organization, wanted: dict, result: Result, *, so
 # Each gap's member's attribution on the plan's date today (the attribution scope of
 # members.querysets, in SQL): only the rows whose practice differs are written.
 _REFRESH_PRACTICES = """
-UPDATE caregaps_caregap g SET practice_id = x.practice_id
+UPDATE caregaps_caregap g SET practice_id = x.practice_id, practice_until = x.end_date
 FROM (
-    SELECT g2.id, (
-        SELECT a.practice_id FROM members_attribution a
+    SELECT g2.id, a.practice_id, a.end_date
+    FROM caregaps_caregap g2
+    LEFT JOIN LATERAL (
+        SELECT a.practice_id, a.end_date FROM members_attribution a
         WHERE a.member_id = g2.member_id AND a.plan_id = g2.plan_id
           AND a.start_date <= %(today)s AND (a.end_date IS NULL OR a.end_date >= %(today)s)
         ORDER BY a.start_date DESC LIMIT 1
-    ) AS practice_id
-    FROM caregaps_caregap g2
+    ) a ON true
     WHERE g2.plan_id = %(plan)s {members}
 ) x
-WHERE g.id = x.id AND g.practice_id IS DISTINCT FROM x.practice_id
+WHERE g.id = x.id AND (g.practice_id, g.practice_until) IS DISTINCT FROM (x.practice_id, x.end_date)
 """
 
 PRACTICES_AT = dt.time(0, 5)  # the nightly refresh, in the plan's time zone: just after the date turns
 
 
 def attributed_practices_refresh(*, plan_id: int, member_ids: Iterable[int] | None = None) -> int:
-    """Set each gap's `practice` to the practice its member is attributed to today (plan time), for
-    the given members or the whole plan; set-based, writing only what changed. Called when gaps
-    are made, when a roster import changes attributions, and nightly (attributions start and end
-    by date). Returns how many gaps changed practice."""
+    """Set each gap's `practice` to the practice its member is attributed to today (plan time),
+    and `practice_until` to that attribution's end, for the given members or the whole plan;
+    set-based, writing only what changed. Called when gaps are made, when a roster import changes
+    attributions, and nightly (attributions begin by date). Returns how many gaps changed."""
     plan = Organization.objects.get(pk=plan_id)
     params: dict = {"plan": plan_id, "today": plan.local_date()}
     members = ""

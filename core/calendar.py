@@ -34,6 +34,12 @@ class BusinessCalendar:
             day += dt.timedelta(days=1)
         return day
 
+    def previous_business_day(self, day: dt.date) -> dt.date:
+        day -= dt.timedelta(days=1)
+        while not self.is_business_day(day):
+            day -= dt.timedelta(days=1)
+        return day
+
     def _open_at(self, day: dt.date) -> dt.datetime:
         return dt.datetime.combine(day, self.opens, tzinfo=self.tz)
 
@@ -61,6 +67,11 @@ class BusinessCalendar:
     def at_opening(self, day: dt.date) -> dt.datetime:
         """Opening time on `day`, or on the next business day if `day` is not one."""
         return self._open_at(day if self.is_business_day(day) else self.next_business_day(day))
+
+    def at_opening_by(self, day: dt.date) -> dt.datetime:
+        """Opening time on `day`, or on the business day before it if `day` is not one: a notice
+        that must come at least so many days ahead comes early rather than late."""
+        return self._open_at(day if self.is_business_day(day) else self.previous_business_day(day))
 
 
 def one_year_after(day: dt.date) -> dt.date:

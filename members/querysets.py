@@ -11,6 +11,7 @@ and anyone without an organization, sees nothing.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from django.db import models
@@ -41,10 +42,24 @@ def practice_sees(actor: Actor, *, member_ref: str) -> Q:
     without going through the member table."""
     from members.models import Attribution
 
-    attributed = Attribution.objects.filter(
-        current_on(actor.local_today()), member_id=OuterRef(member_ref), practice_id=actor.organization.pk
+    attributed = Attribution.objects.filter(member_id=OuterRef(member_ref), practice_id=actor.organization.pk)
+    return Q(plan_id__in=actor.partner_plan_ids) & on_each_plans_date(
+        actor, lambda day: Q(Exists(attributed.filter(current_on(day))))
     )
-    return Q(plan_id__in=actor.partner_plan_ids) & Q(Exists(attributed))
+
+
+def on_each_plans_date(actor: Actor, condition: Callable[[dt.date | None], Q]) -> Q:
+    """`condition(today)` for rows of the actor's plans (rows with a `plan_id`): with the one date
+    they all agree on, nearly always; in the hour a day they straddle midnight, each plan's rows
+    with that plan's date, still constants in the query. None (each row's plan's date, looked up
+    per row) only for an actor that knows no plan time zones."""
+    today = actor.local_today()
+    if today is not None or not actor.plan_zones:
+        return condition(today)
+    either = Q()
+    for plan_id, day in actor.plan_dates().items():
+        either |= Q(plan_id=plan_id) & condition(day)
+    return either
 
 
 class MemberQuerySet(models.QuerySet):

@@ -34,7 +34,7 @@ class Actor:
     role: str = ""
     partner_plan_ids: frozenset[int] = frozenset()
     partner_practice_ids: frozenset[int] = frozenset()
-    plan_timezones: tuple[str, ...] = ()
+    plan_zones: tuple[tuple[int, str], ...] = ()  # (plan id, time zone) of the actor's plans
     is_system: bool = False
     _checker: ObjectPermissionChecker | None = field(default=None, repr=False)
     _own: frozenset[str] | None = field(default=None, repr=False)
@@ -58,23 +58,23 @@ class Actor:
             return cls(user=user, organization=None)
         plans: frozenset[int] = frozenset()
         practices: frozenset[int] = frozenset()
-        timezones: tuple[str, ...] = ()
+        zones: tuple[tuple[int, str], ...] = ()
         active = Partnership.objects.active().order_by()
         if organization.kind == Organization.Kind.PLAN:
             plans = frozenset({organization.pk})
-            timezones = (organization.timezone,)
+            zones = ((organization.pk, organization.timezone),)
             practices = frozenset(active.filter(plan_id=organization.pk).values_list("practice_id", flat=True))
         elif organization.kind == Organization.Kind.PRACTICE:
             rows = list(active.filter(practice_id=organization.pk).values_list("plan_id", "plan__timezone"))
             plans = frozenset(plan_id for plan_id, _ in rows)
-            timezones = tuple(sorted({tz for _, tz in rows}))
+            zones = tuple(sorted(set(rows)))
         return cls(
             user=user,
             organization=organization,
             role=user.role,
             partner_plan_ids=plans,
             partner_practice_ids=practices,
-            plan_timezones=timezones,
+            plan_zones=zones,
         )
 
     @property
@@ -101,8 +101,12 @@ class Actor:
     def local_today(self) -> dt.date | None:
         """Today in the actor's plans' time zone, when all of them agree on the date (nearly
         always); None when they straddle midnight, so queries compute each row's plan's date."""
-        dates = {timezone.localdate(timezone=zoneinfo.ZoneInfo(name)) for name in self.plan_timezones}
+        dates = set(self.plan_dates().values())
         return dates.pop() if len(dates) == 1 else None
+
+    def plan_dates(self) -> dict[int, dt.date]:
+        """Today in each of the actor's plans' time zones, by plan id."""
+        return {plan_id: timezone.localdate(timezone=zoneinfo.ZoneInfo(name)) for plan_id, name in self.plan_zones}
 
     @cached_property
     def role_label(self) -> str:

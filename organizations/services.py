@@ -134,7 +134,7 @@ def _schedule_review_deadlines(partnership: Partnership) -> None:
     deadlines.schedule(
         kind="partnership.review_reminder",
         key=f"{base}:reminder",
-        due_at=max(calendar.at_opening(reminder_day), timezone.now()),
+        due_at=max(calendar.at_opening_by(reminder_day), timezone.now()),  # 30 days' notice at least
         plan_id=partnership.plan_id,
         payload={**payload, "stage": "reminder"},
     )

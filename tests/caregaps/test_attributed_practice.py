@@ -118,3 +118,41 @@ def test_the_refresh_is_one_statement_however_many_gaps(catalog):
     with CaptureQueriesContext(connection) as queries:
         services.attributed_practices_refresh(plan_id=world.plan_a.pk)
     assert len(queries) == 2  # the plan (its date), the UPDATE
+
+
+def test_counts_stop_on_the_day_the_attribution_ends_before_any_refresh(catalog):
+    """The gap keeps a copy of its attribution's end: the practice's counts (read from the gap's
+    columns, not checked against attributions one by one) drop the gap on the day after it, as
+    the rows do, without waiting for the night's refresh."""
+    world = catalog
+    import_gaps(world, "A0001,BCS,,2026-12-31,open", "A0001,COL,,2026-12-31,open")
+    practice = world.actor(world.p1_contact)
+    assert sum(r["total"] for r in selectors.measure_summary(practice)) == 2
+    today = world.plan_a.local_date()
+    ends = today + dt.timedelta(days=10)
+    result = run_import(
+        world,
+        csv_bytes(
+            [
+                row(
+                    "A0001",
+                    first_name="Alice",
+                    last_name="Arbor",
+                    date_of_birth="1970-01-01",
+                    eligibility_start=EligibilitySpan.objects.get(member=world.m_a1).start_date.isoformat(),
+                    practice_npi=world.p1.npi,
+                    attribution_start=Attribution.objects.get(member=world.m_a1).start_date.isoformat(),
+                    attribution_end=ends.isoformat(),
+                )
+            ]
+        ),
+    )
+    assert result.status == "succeeded", result.errors
+    assert set(CareGap.objects.values_list("practice_until", flat=True)) == {ends}
+    # Ten days on (moved here by moving the dates back instead): the attribution has ended.
+    Attribution.objects.filter(member=world.m_a1).update(end_date=today - dt.timedelta(days=1))
+    CareGap.objects.update(practice_until=today - dt.timedelta(days=1))
+    assert selectors.measure_summary(practice) == []
+    assert not selectors.gaps(practice).exists()
+    plan = world.actor(world.a_cm)
+    assert sum(r["total"] for r in selectors.measure_summary(plan, GapFilters(practice=world.p1))) == 0

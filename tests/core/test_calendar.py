@@ -50,3 +50,18 @@ def test_negative_days_are_refused():
 def test_one_year_after_handles_leap_days():
     assert one_year_after(dt.date(2028, 2, 29)) == dt.date(2029, 2, 28)
     assert one_year_after(dt.date(2026, 11, 23)) == dt.date(2027, 11, 23)
+
+
+@pytest.mark.parametrize(
+    ("day", "by", "on_or_after"),
+    [
+        (dt.date(2026, 11, 21), local(2026, 11, 20, 9), local(2026, 11, 23, 9)),  # a Saturday
+        (THANKSGIVING, local(2026, 11, 25, 9), local(2026, 11, 27, 9)),
+        (dt.date(2026, 11, 24), local(2026, 11, 24, 9), local(2026, 11, 24, 9)),  # a business day itself
+    ],
+)
+def test_opening_on_a_day_moves_late_or_early_as_asked(day, by, on_or_after):
+    """at_opening: the next business day (a deadline never comes before its day); at_opening_by:
+    the one before (a notice owed so many days ahead never comes late)."""
+    assert cal.at_opening(day) == on_or_after
+    assert cal.at_opening_by(day) == by
