@@ -39,6 +39,10 @@ def _filters(request: HttpRequest) -> tuple[ReportFilter, GapFilters]:
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # "new since last review" for someone who never reviewed: all
 
 
+def _reviewed(new_since: dt.datetime) -> dt.datetime | None:
+    return None if new_since == EPOCH else new_since
+
+
 @staff_view
 def gap_report(request: HttpRequest) -> HttpResponse:
     """Counts and closure rate per measure, then the gaps one by one (filters in the URL)."""
@@ -60,7 +64,8 @@ def gap_report(request: HttpRequest) -> HttpResponse:
         "filters": f,
         "summary": selectors.measure_summary(actor, f),
         "measures": selectors.measures(actor).order_by("name"),
-        "last_review": selectors.last_review(actor),
+        # With "new since last review" on, the filter has read it already (EPOCH: never reviewed).
+        "last_review": selectors.last_review(actor) if f.new_since is None else _reviewed(f.new_since),
     }
     return render_page(request, "caregaps/report.html", context, partial="rows")
 

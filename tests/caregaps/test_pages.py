@@ -42,6 +42,9 @@ def test_the_report_takes_the_same_queries_for_one_gap_and_for_a_page_of_them(ca
     with CaptureQueriesContext(connection) as many:
         assert client.get("/care-gaps/").content.decode().count("data-gap=") == 31
     assert len(many) == len(one)
+    with CaptureQueriesContext(connection) as new_only:
+        assert client.get("/care-gaps/?new=1").content.decode().count("data-gap=") == 31  # never reviewed
+    assert len(new_only) == len(one)  # the last review is read once, filter and banner alike
 
 
 def test_the_practice_sends_evidence_and_the_plan_accepts_it_on_the_gap_page(catalog, client_for):
