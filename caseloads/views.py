@@ -68,6 +68,7 @@ def enrollment_detail(request: HttpRequest, enrollment_id) -> HttpResponse:
         "end_form": EndForm(),
         "co_form": CoManagementForm(
             partners=_partners(actor),
+            auto_id="id_co_%s",  # its reason field beside the acuity form's: ids unique on the page
             initial={
                 "partner": enrollment.co_manager.public_id if enrollment.co_manager else None,
                 "contact": enrollment.co_manager_contact,
@@ -119,7 +120,7 @@ def enrollment_co_management(request: HttpRequest, enrollment_id) -> HttpRespons
     return _enrollment_action(
         request,
         enrollment_id,
-        CoManagementForm(request.POST, partners=_partners(request.actor)),
+        CoManagementForm(request.POST, partners=_partners(request.actor), auto_id="id_co_%s"),
         lambda e, data: services.enrollment_set_co_management(actor=request.actor, enrollment=e, **data),
         "Co-management saved.",
     )
