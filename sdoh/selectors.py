@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.shortcuts import get_object_or_404
 
 from members.selectors import audit_reads
@@ -125,3 +125,15 @@ def referral_member_view(actor: Actor, referral: SocialReferral) -> ReferralMemb
 def referral_organizations(actor: Actor) -> QuerySet[Organization]:
     """Community organizations the plan can refer to (those with staff in CareCoord)."""
     return Organization.objects.filter(kind=Organization.Kind.COMMUNITY).order_by("name")
+
+
+TRANSPORT_CATEGORY = "transportation_insecurity"
+
+
+def transport_vendors(plan_id: int) -> QuerySet[Organization]:
+    """The organizations a ride can be requested from: those with an active transportation service
+    in the plan's directory."""
+    rides = CommunityService.objects.filter(
+        plan_id=plan_id, is_active=True, categories__contains=[TRANSPORT_CATEGORY], organization_id=OuterRef("pk")
+    )
+    return Organization.objects.filter(Exists(rides), kind=Organization.Kind.COMMUNITY).order_by("name")

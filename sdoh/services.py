@@ -33,7 +33,7 @@ from members.roster import Rejected, Result, RowError, dict_rows, parse_date
 from organizations.access import Actor
 from organizations.models import Organization, Role, User
 from organizations.services import business_calendar
-from sdoh import instruments
+from sdoh import instruments, selectors
 from sdoh.models import CommunityService, Need, Screening, SocialReferral, SocialReferralEvent
 
 RESCREEN_AFTER = dt.timedelta(days=365)
@@ -536,8 +536,14 @@ def social_referral_create(
         ]
     if not (request_note or "").strip():
         errors["request_note"] = ["Say what the member needs."]
-    if kind == SocialReferral.Kind.TRANSPORT and not pickup.strip():
-        errors["pickup"] = ["A ride needs where from, where to and when."]
+    if kind == SocialReferral.Kind.TRANSPORT:
+        if not pickup.strip():
+            errors["pickup"] = ["A ride needs where from, where to and when."]
+        vendors = selectors.transport_vendors(member.plan_id)
+        if "organization" not in errors and not vendors.filter(pk=organization.pk).exists():
+            errors["organization"] = [
+                f"{organization.name} is not a transport vendor: the directory lists no transportation service of it."
+            ]
     if need is not None and need.member_id != member.pk:
         errors["need"] = ["is another member's."]
     if service is not None and service.organization_id not in (None, organization.pk):

@@ -194,11 +194,15 @@ def social_referral_new(request: HttpRequest, need_id: uuid.UUID) -> HttpRespons
     need = selectors.access_need(actor, need_id)
     actor.require("organizations.make_social_referrals")
     member = need.member
+    ride = need.category == selectors.TRANSPORT_CATEGORY  # a ride, from a transport vendor
+    initial = {"request_note": need.suggested_problem}
+    if ride:
+        initial["kind"] = SocialReferral.Kind.TRANSPORT
     form = SocialReferralForm(
         request.POST or None,
-        organizations=selectors.referral_organizations(actor),
+        organizations=selectors.transport_vendors(member.plan_id) if ride else selectors.referral_organizations(actor),
         services=selectors.resources(actor, need=need.category),
-        initial={"request_note": need.suggested_problem},
+        initial=initial,
     )
     status = 200
     if request.method == "POST":

@@ -135,3 +135,75 @@ def test_no_answer_in_five_business_days_escalates_once(world, housing):
     assert set(overdue.values_list("recipient", flat=True)) == {world.a_cm.pk, world.a_supervisor.pk}
     assert overdue.filter(recipient=world.a_cm).count() == 1
     assert SocialReferral.objects.get().escalated_at is not None
+
+
+@pytest.fixture
+def rides(world):
+    """Member A1 screened with a transportation need; a ride service with staff and a release, and
+    a food pantry (no rides) with a release too."""
+    import datetime as dt
+
+    from organizations.models import Role
+    from sdoh.models import CommunityService
+
+    screening = services.screening_record(
+        actor=world.actor(world.a_cm),
+        member=world.m_a1,
+        instrument=instruments.AHC_HRSN,
+        answers=ahc_answers(**{"93030-5": "LA33-6"}),  # transportation kept them from care: Yes
+    )
+    vendor = make_org("community", "County Ride Line")
+    make_user(vendor, "ride_line", Role.COMMUNITY_STAFF)
+    pantry = make_org("community", "Corner Pantry")
+    for org, name, category in (
+        (vendor, "Rides to medical appointments", "transportation_insecurity"),
+        (pantry, "Weekly groceries", "food_insecurity"),
+    ):
+        CommunityService.objects.create(
+            plan=world.plan_a,
+            organization=org,
+            organization_name=org.name,
+            name=name,
+            categories=[category],
+            zip_codes=["62701"],
+            last_verified=dt.date.today(),
+        )
+        make_release(
+            world.m_a1, org, recipient_kind="community", purposes=[ReleaseOfInformation.Purpose.SOCIAL_SERVICES]
+        )
+    (need,) = screening.needs.all()
+    assert need.category == "transportation_insecurity"
+    return need, vendor, pantry
+
+
+def test_a_ride_goes_to_a_transport_vendor_with_where_and_when(world, rides):
+    need, vendor, pantry = rides
+    with pytest.raises(ValidationError) as refused:
+        _refer(world, need, pantry, kind=SocialReferral.Kind.TRANSPORT, pickup="Home to clinic, Tue 9:00")
+    assert "not a transport vendor" in str(refused.value.message_dict["organization"])
+    with pytest.raises(ValidationError) as refused:
+        _refer(world, need, vendor, kind=SocialReferral.Kind.TRANSPORT, pickup=" ")
+    assert list(refused.value.message_dict) == ["pickup"]
+    assert not SocialReferral.objects.exists()
+    ride = _refer(world, need, vendor, kind=SocialReferral.Kind.TRANSPORT, pickup="Home to clinic, Tue 9:00")
+    assert (ride.kind, ride.status, ride.pickup) == ("transport", "requested", "Home to clinic, Tue 9:00")
+    assert Deadline.objects.filter(key=f"social-referral:{ride.pk}:response").exists()
+
+
+def test_the_referral_page_for_a_transportation_need_offers_a_ride_from_the_vendors(world, rides, client_for):
+    need, vendor, pantry = rides
+    client = client_for(world.a_cm)
+    form = client.get(f"/social-needs/{need.public_id}/refer/").context["form"]
+    assert list(form.fields["organization"].queryset) == [vendor]
+    assert form.initial["kind"] == "transport"
+    answer = client.post(
+        f"/social-needs/{need.public_id}/refer/",
+        {"organization": pantry.public_id, "kind": "transport", "request_note": "Ride", "pickup": "Home to clinic"},
+    )
+    assert answer.status_code == 400 and not SocialReferral.objects.exists()  # not among the choices
+    answer = client.post(
+        f"/social-needs/{need.public_id}/refer/",
+        {"organization": vendor.public_id, "kind": "transport", "request_note": "Ride", "pickup": "Home to clinic"},
+    )
+    assert answer.status_code == 302
+    assert SocialReferral.objects.get().organization == vendor
