@@ -56,6 +56,59 @@ class ResourceSearch(forms.Form):
     stale = forms.BooleanField(required=False, label="Not verified for a year")
 
 
+class ResourceForm(forms.Form):
+    """One directory entry, in the columns of a directory file (sdoh.services.resource_save holds
+    the rules, the same as for a file's row)."""
+
+    organization = forms.CharField(max_length=200, label="Organization")
+    service = forms.CharField(max_length=200, label="Service", help_text="E.g. Emergency rental assistance.")
+    categories = forms.MultipleChoiceField(
+        choices=[(c, n.title) for c, n in instruments.NEED_CATEGORIES.items()],
+        widget=forms.CheckboxSelectMultiple,
+        label="Needs it meets",
+    )
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=4000)
+    eligibility = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=4000)
+    languages = forms.CharField(required=False, max_length=200, help_text="ISO codes separated by ';', e.g. en; es.")
+    hours = forms.CharField(required=False, max_length=200)
+    zip_codes = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), label="ZIP codes served", help_text="5 digits each, separated by ';'."
+    )
+    phone = forms.CharField(required=False, max_length=30)
+    email = forms.CharField(required=False, max_length=254)
+    website = forms.CharField(required=False, max_length=200)
+    last_verified = forms.DateField(widget=DateInput, label="Last verified")
+    is_active = forms.BooleanField(required=False, initial=True, label="Listed (shown in searches)")
+
+    @classmethod
+    def initial_for(cls, service: CommunityService) -> dict:
+        return {
+            "organization": service.organization_name,
+            "service": service.name,
+            "categories": service.categories,
+            "description": service.description,
+            "eligibility": service.eligibility,
+            "languages": "; ".join(service.languages),
+            "hours": service.hours,
+            "zip_codes": "; ".join(service.zip_codes),
+            "phone": service.phone,
+            "email": service.email,
+            "website": service.website,
+            "last_verified": service.last_verified,
+            "is_active": service.is_active,
+        }
+
+    def values(self) -> dict[str, str]:
+        """The cleaned form as a directory file's row."""
+        d = self.cleaned_data
+        return {
+            **{k: v for k, v in d.items() if isinstance(v, str)},
+            "categories": ";".join(d["categories"]),
+            "last_verified": d["last_verified"].isoformat(),
+            "is_active": "on" if d["is_active"] else "",
+        }
+
+
 class ResourceImportForm(forms.Form):
     file = forms.FileField(help_text="CSV; see the sample for the columns.")
 

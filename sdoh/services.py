@@ -412,6 +412,50 @@ def resources_import_csv(*, actor: Actor, stream: IO[bytes]) -> Result:
 
 
 @transaction.atomic
+def resource_save(*, actor: Actor, service: CommunityService | None, values: dict[str, str]) -> CommunityService:
+    """Add a directory entry or change one (plan staff), by the same rules as a directory file's
+    row: `values` are its columns (RESOURCE_COLUMNS; several values separated by ';'), plus
+    "is_active" ("on" keeps the entry in searches). Errors name the column."""
+    actor.require("organizations.manage_resources")
+    if not actor.is_plan_staff or (service is not None and service.plan_id != actor.organization.pk):
+        raise PermissionDenied("The plan keeps its resource directory.")
+    plan = actor.organization
+    row = {column: (values.get(column) or "").strip() for column in RESOURCE_COLUMNS}
+    fields, errors = _resource_row(0, row, plan.local_date())
+    problems: dict[str, list[str]] = {}
+    for error in errors:
+        problems.setdefault(error.field, []).append(error.message)
+    same = CommunityService.objects.filter(
+        plan=plan, organization_name__iexact=fields["organization_name"], name__iexact=fields["name"]
+    )
+    if service is not None:
+        same = same.exclude(pk=service.pk)
+    if not problems and same.exists():
+        problems["service"] = [f"{fields['organization_name']} already lists a service by this name."]
+    if problems:
+        raise ValidationError(problems)
+    fields["is_active"] = values.get("is_active") in (True, "on", "true", "1")
+    fields["organization"] = Organization.objects.filter(
+        kind=Organization.Kind.COMMUNITY, name__iexact=fields["organization_name"]
+    ).first()
+    created = service is None
+    if created:
+        service = CommunityService(plan=plan)
+    for name, value in fields.items():
+        setattr(service, name, value)
+    service.save()
+    audit.record(
+        actor=actor,
+        action=Action.CREATE if created else Action.UPDATE,
+        object_type="community_service",
+        object_id=service.public_id,
+        plan_id=plan.pk,
+        summary=f"Directory entry {'added' if created else 'changed'}: {service.name} ({service.organization_name})",
+    )
+    return service
+
+
+@transaction.atomic
 def resource_verify(*, actor: Actor, service: CommunityService) -> CommunityService:
     """Plan staff checked the entry is still right today."""
     actor.require("organizations.manage_resources")

@@ -24,5 +24,7 @@ urlpatterns = [
     path("resources/", views.resource_search, name="resource-search"),
     path("resources/import/", views.resource_import, name="resource-import"),
     path("resources/sample.csv", views.resource_sample, name="resource-sample"),
+    path("resources/new/", views.resource_edit, name="resource-new"),
+    path("resources/<uuid:service_id>/edit/", views.resource_edit, name="resource-edit"),
     path("resources/<uuid:service_id>/verify/", views.resource_verify, name="resource-verify"),
 ]

@@ -21,6 +21,7 @@ from sdoh import instruments, selectors, services
 from sdoh.forms import (
     CancelForm,
     OutcomeForm,
+    ResourceForm,
     ResourceImportForm,
     ResourceSearch,
     ScreeningForm,
@@ -174,6 +175,28 @@ def resource_sample(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(SAMPLE.read_bytes(), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="resources_sample.csv"'
     return response
+
+
+@staff_view
+def resource_edit(request: HttpRequest, service_id: uuid.UUID | None = None) -> HttpResponse:
+    """Add a directory entry, or change one of the plan's (plan staff who keep the directory)."""
+    actor = request.actor
+    service = selectors.access_resource(actor, service_id) if service_id else None
+    actor.require("organizations.manage_resources")
+    initial = ResourceForm.initial_for(service) if service else {"last_verified": actor.organization.local_date()}
+    form = ResourceForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                saved = services.resource_save(actor=actor, service=service, values=form.values())
+            except ValidationError as error:
+                apply_service_errors(form, error)
+            else:
+                messages.success(request, f"{saved.name} ({saved.organization_name}) saved.")
+                return redirect("resource-search")
+        status = 400
+    return render_page(request, "sdoh/resource_form.html", {"form": form, "service": service}, status=status)
 
 
 @require_POST

@@ -113,3 +113,57 @@ def test_the_search_takes_the_same_queries_for_one_service_and_for_a_page(world,
     with CaptureQueriesContext(connection) as many:
         assert client.get("/resources/?need=food_insecurity").content.decode().count("data-service=") == 31
     assert len(many) == len(one)
+
+
+def _entry(world, **fields) -> dict:
+    return {
+        "organization": "Corner Pantry",
+        "service": "Weekly groceries",
+        "categories": ["food_insecurity"],
+        "languages": "en; es",
+        "zip_codes": "68101; 68102",
+        "last_verified": world.plan_a.local_date().isoformat(),
+        "is_active": "on",
+        **fields,
+    }
+
+
+def test_plan_staff_add_and_edit_an_entry_in_the_browser_by_the_files_rules(world, client_for):
+    client = client_for(world.a_cm)
+    assert client.get("/resources/new/").status_code == 200
+    bad = client.post("/resources/new/", _entry(world, zip_codes="681", languages="English"))
+    assert bad.status_code == 400
+    errors = bad.context["form"].errors
+    assert "5 digits" in str(errors["zip_codes"]) and "ISO 639-1" in str(errors["languages"])
+    assert not CommunityService.objects.exists()
+    assert client.post("/resources/new/", _entry(world)).status_code == 302
+    service = CommunityService.objects.get()
+    assert (service.languages, service.zip_codes, service.is_active) == (["en", "es"], ["68101", "68102"], True)
+    listing = client.get("/resources/").content.decode()
+    assert f'href="/resources/{service.public_id}/edit/"' in listing
+    assert f'form="verify-form" formaction="/resources/{service.public_id}/verify/"' in listing
+    assert 'id="verify-form"' in listing  # one form (one CSRF token) for every row's button
+    assert client.post("/resources/new/", _entry(world, service="WEEKLY groceries")).status_code == 400  # twice
+    # Edit: the page shows the entry; a change lands; unlisting drops it from searches.
+    page = client.get(f"/resources/{service.public_id}/edit/")
+    assert page.context["form"].initial["zip_codes"] == "68101; 68102"
+    changed = _entry(world, hours="Tue 9-12", categories=["food_insecurity", "utility_insecurity"], is_active="")
+    assert client.post(f"/resources/{service.public_id}/edit/", changed).status_code == 302
+    service.refresh_from_db()
+    assert (service.hours, service.categories, service.is_active) == (
+        "Tue 9-12",
+        ["food_insecurity", "utility_insecurity"],
+        False,
+    )
+    assert client.get("/resources/").content.decode().count("data-service=") == 0
+
+
+def test_practices_and_other_plans_cannot_keep_the_directory(world, client_for):
+    _import(world, f"Pantry,Groceries,food_insecurity,en,68101,{world.plan_a.local_date()}")
+    service = CommunityService.objects.get()
+    url = f"/resources/{service.public_id}/edit/"
+    for user in (world.p1_contact, world.b_cm, world.c_staff):
+        assert client_for(user).post(url, _entry(world, service="Taken over")).status_code == 404
+        assert client_for(user).get(url).status_code == 404
+    assert client_for(world.p1_contact).post("/resources/new/", _entry(world)).status_code == 403
+    assert CommunityService.objects.get().name == "Groceries"

@@ -578,6 +578,7 @@ def test_list_urls_are_all_probed():
         "api/v1/caregaps/imports/",  # POST only, a plan's own gap file; answers counts or its bad rows
         "care-gaps/reviewed/",  # POST only: marks the person's own review time
         "resources/sample.csv",
+        "resources/new/",  # a blank form; what it saves goes into the person's own plan's directory
     }
     probed = {p.split("?")[0].lstrip("/") for p in LIST_PROBES}
     unprobed = [r for r, _ in all_routes() if not PARAM.search(r) and r not in probed | no_tenant_rows]
