@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from carecoord import views
+from sdoh import fhir as sdoh_fhir
 
 api_v1 = [
     path("", include("members.api.urls")),
@@ -14,6 +15,13 @@ api_v1 = [
     path("", include("transitions.api.urls")),
     path("", include("caregaps.api.urls")),
     path("", include("sdoh.api.urls")),
+]
+
+# The FHIR R4 facade (interop/fhir.py): resources mapped by the apps that own the rows.
+fhir_r4 = [
+    path("metadata", sdoh_fhir.Metadata.as_view(), name="fhir-metadata"),
+    path("Task", sdoh_fhir.TaskSearch.as_view(), name="fhir-task-search"),
+    path("Task/<uuid:social_referral_id>", sdoh_fhir.TaskRead.as_view(), name="fhir-task"),
 ]
 
 urlpatterns = [
@@ -30,6 +38,7 @@ urlpatterns = [
     path("", include("caregaps.urls")),
     path("", include("sdoh.urls")),
     path("api/v1/", include(api_v1)),
+    path("fhir/", include(fhir_r4)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("admin/", admin.site.urls),
 ]

@@ -488,6 +488,8 @@ LIST_PROBES = [
     "/resources/import/",
     "/api/v1/resources/",
     "/api/v1/resources/?need=food_insecurity&zip=68101",
+    "/fhir/Task",
+    "/fhir/Task?status=requested,received",
     "/",
 ]
 
@@ -579,6 +581,7 @@ def test_list_urls_are_all_probed():
         "care-gaps/reviewed/",  # POST only: marks the person's own review time
         "resources/sample.csv",
         "resources/new/",  # a blank form; what it saves goes into the person's own plan's directory
+        "fhir/metadata",  # the CapabilityStatement: what the server answers, no rows
     }
     probed = {p.split("?")[0].lstrip("/") for p in LIST_PROBES}
     unprobed = [r for r, _ in all_routes() if not PARAM.search(r) and r not in probed | no_tenant_rows]
