@@ -155,6 +155,12 @@ class Referral(models.Model):
             models.Index(fields=["plan", "status"], name="referral_plan_status"),
             models.Index(fields=["referring_practice", "-submitted_at", "-id"], name="referral_by_practice"),
             models.Index(fields=["assigned_to", "status"], name="referral_by_assignee"),
+            # The caseload dashboard: each care manager's open referrals with a step due this week.
+            models.Index(
+                fields=["assigned_to", "due_at"],
+                condition=Q(status__in=["submitted", "acknowledged", "triaged", "assigned", "outreach"]),
+                name="referral_open_due",
+            ),
             models.Index(fields=["member", "-submitted_at"], name="referral_by_member"),
         ]
 
