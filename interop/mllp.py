@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -163,5 +164,21 @@ class Listener:
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
 
-    async def start(self, host: str, port: int) -> asyncio.Server:
-        return await asyncio.start_server(self.serve_client, host, port, limit=self.max_frame_bytes + 1024)
+    async def start(self, host: str, port: int, *, tls: ssl.SSLContext | None = None) -> asyncio.Server:
+        """Serve on host:port; with `tls`, every connection is TLS first (a failed handshake closes
+        that connection only)."""
+        handshake = {"ssl": tls, "ssl_handshake_timeout": 15} if tls is not None else {}
+        return await asyncio.start_server(self.serve_client, host, port, limit=self.max_frame_bytes + 1024, **handshake)
+
+
+def server_tls(*, cert: str, key: str, client_ca: str | None = None) -> ssl.SSLContext:
+    """TLS for the listener (TLS 1.2 or newer): the server's certificate and key, and with
+    `client_ca`, mutual TLS: only senders with a certificate from that CA get past the handshake
+    (IHE ATNA's node authentication for MLLP)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(certfile=cert, keyfile=key)
+    if client_ca:
+        context.load_verify_locations(cafile=client_ca)
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context

@@ -194,3 +194,99 @@ def test_the_same_message_on_several_connections_at_once_is_applied_once(world, 
     assert {_msa(a) for a in acks} == {("AA", "RACE")}
     assert sorted(AdtMessage.objects.values_list("status", flat=True)) == ["applied"] + ["duplicate"] * 5
     assert Encounter.objects.count() == 1
+
+
+# ---- MLLP over TLS -------------------------------------------------------------------------------
+
+
+def _openssl(*args: str, cwd) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    """A throwaway CA, the listener's certificate for 127.0.0.1, a sender's certificate from the
+    CA, and a stranger's self-signed one (openssl, Debian's own)."""
+    d = tmp_path_factory.mktemp("pki")
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+             "-days", "2", "-subj", "/CN=Test HL7 CA", cwd=d)  # fmt: skip
+    for name, subject, extra in (
+        ("server", "/CN=127.0.0.1", ["-addext", "subjectAltName=IP:127.0.0.1"]),
+        ("hospital", "/CN=General Hospital ADT", []),
+    ):
+        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr",
+                 "-subj", subject, *extra, cwd=d)  # fmt: skip
+        ext = ["-copy_extensions", "copy"] if extra else []
+        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                 "-out", f"{name}.pem", "-days", "2", *ext, cwd=d)  # fmt: skip
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "stranger.key", "-out", "stranger.pem",
+             "-days", "2", "-subj", "/CN=Stranger", cwd=d)  # fmt: skip
+    return d
+
+
+@pytest.fixture
+def tls_listener(world, settings, pki):
+    db = settings.DATABASES["default"]
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+    }
+    tls = ["--tls-cert", str(pki / "server.pem"), "--tls-key", str(pki / "server.key")]
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "mllp_listen", "--port", str(port), *tls, "--tls-client-ca", str(pki / "ca.pem")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    first = process.stdout.readline()  # "MLLP listening on …" once it serves
+    assert "mutual TLS" in first, first + (process.stdout.read() if process.poll() is not None else "")
+    yield port
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def _tls_client(pki, cert: str | None):
+    import ssl
+
+    context = ssl.create_default_context(cafile=str(pki / "ca.pem"))
+    if cert:
+        context.load_cert_chain(str(pki / f"{cert}.pem"), str(pki / f"{cert}.key"))
+    return context
+
+
+def test_over_mutual_tls_a_sender_with_a_certificate_from_the_ca_is_served_and_others_are_not(world, tls_listener, pki):
+    import ssl
+
+    make_feed(world)
+    pid3 = f"{world.m_a1.member_number}^^^PLANA^MB"
+    for stranger in (None, "stranger"):  # no certificate; one the CA never signed
+        raw = _connect(tls_listener)
+        with (
+            pytest.raises((ssl.SSLError, ConnectionError)),
+            _tls_client(pki, stranger).wrap_socket(raw, server_hostname="127.0.0.1") as sock,
+        ):
+            sock.sendall(frame(adt("A01", pid3=pid3, control_id="X1").encode()))
+            if not sock.recv(65536):
+                raise ConnectionError("closed without an answer")
+    with _connect(tls_listener) as plain:  # plain MLLP to a TLS port: no ACK, the connection ends
+        plain.sendall(frame(adt("A01", pid3=pid3, control_id="X2").encode()))
+        assert not _read_acks(plain, 1)
+    raw = _connect(tls_listener)
+    with _tls_client(pki, "hospital").wrap_socket(raw, server_hostname="127.0.0.1") as sock:
+        sock.sendall(frame(adt("A01", pid3=pid3, control_id="T1").encode()))
+        (ack,) = _read_acks(sock, 1)
+    assert _msa(ack) == ("AA", "T1")
+    assert list(AdtMessage.objects.values_list("control_id", flat=True)) == ["T1"]
+
+
+def test_tls_options_must_come_together():
+    out = subprocess.run(
+        [sys.executable, "manage.py", "mllp_listen", "--tls-cert", "x.pem"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert out.returncode != 0 and "both --tls-cert and --tls-key" in out.stderr

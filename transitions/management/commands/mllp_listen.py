@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import ssl
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 
-from interop.mllp import Listener
+from interop.mllp import Listener, server_tls
 from organizations.access import Actor
 from transitions import services
 from transitions.models import Transport
@@ -36,7 +37,9 @@ class Command(BaseCommand):
         "as received, applied by sending facility (MSH-4, registered as an ADT feed) and control id "
         "(MSH-10), and answered with one ACK on the same connection, in order: AA applied or queued "
         "for review, AE/AR with the reason. Bad framing gets a negative ACK; an oversized frame gets "
-        "one and the connection is closed. Bind to a private interface: MLLP carries no credentials."
+        "one and the connection is closed. MLLP itself carries no credentials: bind to a private "
+        "interface, or serve TLS (--tls-cert, --tls-key) and require senders' certificates from your "
+        "CA (--tls-client-ca: mutual TLS)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -54,22 +57,36 @@ class Command(BaseCommand):
         parser.add_argument(
             "--idle-timeout", type=float, default=300, help="Seconds before a silent connection is closed."
         )
+        parser.add_argument("--tls-cert", help="PEM certificate (chain) of this listener: serve MLLP over TLS.")
+        parser.add_argument("--tls-key", help="PEM private key of --tls-cert.")
+        parser.add_argument(
+            "--tls-client-ca",
+            help="PEM CA certificate(s): accept only senders presenting a certificate it signed (mutual TLS).",
+        )
 
     def handle(self, *args, **options) -> None:
         max_bytes = options["max_frame_bytes"] or settings.HL7_MAX_MESSAGE_BYTES
+        cert, key, client_ca = options["tls_cert"], options["tls_key"], options["tls_client_ca"]
+        if bool(cert) != bool(key) or (client_ca and not cert):
+            raise CommandError("TLS needs both --tls-cert and --tls-key (and --tls-client-ca only with them).")
+        try:
+            tls = server_tls(cert=cert, key=key, client_ca=client_ca) if cert else None
+        except (OSError, ssl.SSLError) as exc:
+            raise CommandError(f"Cannot load the TLS certificate, key or CA: {exc}") from exc
         listener = Listener(
             handle_frame, max_frame_bytes=max_bytes, workers=options["workers"], idle_timeout=options["idle_timeout"]
         )
-        asyncio.run(self._serve(listener, options["host"], options["port"], max_bytes))
+        asyncio.run(self._serve(listener, options["host"], options["port"], max_bytes, tls))
 
-    async def _serve(self, listener: Listener, host: str, port: int, max_bytes: int) -> None:
-        server = await listener.start(host, port)
+    async def _serve(self, listener: Listener, host: str, port: int, max_bytes: int, tls) -> None:
+        server = await listener.start(host, port, tls=tls)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         bound = ", ".join(f"{s.getsockname()[0]}:{s.getsockname()[1]}" for s in server.sockets)
-        self.stdout.write(f"MLLP listening on {bound} (frames up to {max_bytes} bytes)", ending="\n")
+        security = "plain TCP" if tls is None else ("mutual TLS" if tls.verify_mode == ssl.CERT_REQUIRED else "TLS")
+        self.stdout.write(f"MLLP listening on {bound} ({security}; frames up to {max_bytes} bytes)", ending="\n")
         self.stdout.flush()
         async with server:
             await stop.wait()
