@@ -362,11 +362,16 @@ def attributions_changed(*, plan_id: int, member_ids: list[int], **_signal) -> N
 def attributed_practices_schedule(plan: Organization) -> None:
     """Put the plan's next nightly refresh on the clock (00:05 tomorrow, plan time). Idempotent:
     called whenever gaps are made, and by each run while the plan has gaps."""
+    _daily_run(plan, kind="care_gap.practices", key="care-gap-practices", at=PRACTICES_AT)
+
+
+def _daily_run(plan: Organization, *, kind: str, key: str, at: dt.time) -> None:
+    """The plan's run of `kind` tomorrow at `at`, plan time (one deadline per plan and day)."""
     tomorrow = plan.local_date() + dt.timedelta(days=1)
     deadlines.schedule(
-        kind="care_gap.practices",
-        key=f"care-gap-practices:{plan.pk}:{tomorrow.isoformat()}",
-        due_at=dt.datetime.combine(tomorrow, PRACTICES_AT, tzinfo=plan.tz),
+        kind=kind,
+        key=f"{key}:{plan.pk}:{tomorrow.isoformat()}",
+        due_at=dt.datetime.combine(tomorrow, at, tzinfo=plan.tz),
         plan_id=plan.pk,
         payload={"plan_id": plan.pk},
     )
@@ -778,14 +783,7 @@ def reminders_schedule(plan: Organization) -> None:
     """Make sure the plan's next daily reminder run is on the clock (07:00 tomorrow, plan time).
     Idempotent: called by every import that brings gaps with due dates, and by each run while
     there are gaps left to remind."""
-    tomorrow = plan.local_date() + dt.timedelta(days=1)
-    deadlines.schedule(
-        kind="care_gap.reminders",
-        key=f"care-gap-reminders:{plan.pk}:{tomorrow.isoformat()}",
-        due_at=dt.datetime.combine(tomorrow, REMIND_AT, tzinfo=plan.tz),
-        plan_id=plan.pk,
-        payload={"plan_id": plan.pk},
-    )
+    _daily_run(plan, kind="care_gap.reminders", key="care-gap-reminders", at=REMIND_AT)
 
 
 @transaction.atomic

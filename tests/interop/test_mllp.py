@@ -44,19 +44,8 @@ def test_decoder_refuses_an_oversized_frame():
 
 @pytest.fixture
 def listener(world, settings):
-    db = settings.DATABASES["default"]
     port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "mllp_listen", "--port", str(port), "--max-frame-bytes", "20000"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    process = _start_listener(settings, "--port", str(port), "--max-frame-bytes", "20000")
 
     def answers() -> bool:
         try:
@@ -69,6 +58,27 @@ def listener(world, settings):
     if process.poll() is not None:
         raise AssertionError(process.stdout.read().decode())
     yield port
+    _stop(process)
+
+
+def _start_listener(settings, *args: str, text: bool = False) -> subprocess.Popen:
+    """`manage.py mllp_listen` in a subprocess, on the test database."""
+    db = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+    }
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "mllp_listen", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=text,
+    )
+
+
+def _stop(process: subprocess.Popen) -> None:
     process.terminate()
     try:
         process.wait(timeout=10)
@@ -226,29 +236,13 @@ def pki(tmp_path_factory):
 
 @pytest.fixture
 def tls_listener(world, settings, pki):
-    db = settings.DATABASES["default"]
     port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-    }
     tls = ["--tls-cert", str(pki / "server.pem"), "--tls-key", str(pki / "server.key")]
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "mllp_listen", "--port", str(port), *tls, "--tls-client-ca", str(pki / "ca.pem")],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = _start_listener(settings, "--port", str(port), *tls, "--tls-client-ca", str(pki / "ca.pem"), text=True)
     first = process.stdout.readline()  # "MLLP listening on …" once it serves
     assert "mutual TLS" in first, first + (process.stdout.read() if process.poll() is not None else "")
     yield port
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    _stop(process)
 
 
 def _tls_client(pki, cert: str | None):
