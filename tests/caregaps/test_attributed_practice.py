@@ -25,6 +25,19 @@ def _practice_of(member) -> int | None:
     return CareGap.objects.get(member=member).practice_id
 
 
+def _reimport_a1(world, **attribution):
+    """A roster file of one row: member A1 as the world made them, with this attribution."""
+    a1 = row(
+        "A0001",
+        first_name="Alice",
+        last_name="Arbor",
+        date_of_birth="1970-01-01",
+        eligibility_start=EligibilitySpan.objects.get(member=world.m_a1).start_date.isoformat(),
+        **attribution,
+    )
+    return run_import(world, csv_bytes([a1]))
+
+
 def _sees(world, user, member) -> bool:
     return selectors.gaps(world.actor(user)).filter(member=member).exists()
 
@@ -45,16 +58,7 @@ def test_a_roster_import_that_moves_the_member_moves_the_gap(catalog):
     world = catalog
     import_gaps(world, "A0001,BCS,,2026-12-31,open")
     today = world.plan_a.local_date()
-    moved = row(
-        "A0001",
-        first_name="Alice",
-        last_name="Arbor",
-        date_of_birth="1970-01-01",
-        eligibility_start=EligibilitySpan.objects.get(member=world.m_a1).start_date.isoformat(),
-        practice_npi=world.p2.npi,
-        attribution_start=today.isoformat(),
-    )
-    result = run_import(world, csv_bytes([moved]))
+    result = _reimport_a1(world, practice_npi=world.p2.npi, attribution_start=today.isoformat())
     assert result.status == "succeeded", result.errors
     assert _practice_of(world.m_a1) == world.p2.pk
     assert not _sees(world, world.p1_contact, world.m_a1)
@@ -130,22 +134,11 @@ def test_counts_stop_on_the_day_the_attribution_ends_before_any_refresh(catalog)
     assert sum(r["total"] for r in selectors.measure_summary(practice)) == 2
     today = world.plan_a.local_date()
     ends = today + dt.timedelta(days=10)
-    result = run_import(
+    result = _reimport_a1(
         world,
-        csv_bytes(
-            [
-                row(
-                    "A0001",
-                    first_name="Alice",
-                    last_name="Arbor",
-                    date_of_birth="1970-01-01",
-                    eligibility_start=EligibilitySpan.objects.get(member=world.m_a1).start_date.isoformat(),
-                    practice_npi=world.p1.npi,
-                    attribution_start=Attribution.objects.get(member=world.m_a1).start_date.isoformat(),
-                    attribution_end=ends.isoformat(),
-                )
-            ]
-        ),
+        practice_npi=world.p1.npi,
+        attribution_start=Attribution.objects.get(member=world.m_a1).start_date.isoformat(),
+        attribution_end=ends.isoformat(),
     )
     assert result.status == "succeeded", result.errors
     assert set(CareGap.objects.values_list("practice_until", flat=True)) == {ends}
