@@ -12,7 +12,7 @@ def care_gap_reminders(deadline: Deadline) -> None:
     services.reminders_send(plan_id=deadline.payload["plan_id"])
 
 
-@deadlines.handler("care_gap.practices", label="Care gaps follow attribution changes")
+@deadlines.handler("care_gap.practices", label="Care gaps follow attribution changes", max_attempts=10)
 def care_gap_practices(deadline: Deadline) -> None:
     """The plan's nightly run: each gap's attributed practice as of the new date."""
     services.attributed_practices_nightly(plan_id=deadline.payload["plan_id"])

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import TruncMonth
 from django.shortcuts import get_object_or_404
 
@@ -179,13 +179,18 @@ def by_practice(actor: Actor, f: GapFilters = GapFilters()) -> list[dict]:
     """Per practice the members are attributed to (a practice sees its own row): the same counts
     and rate, for the gaps the measure filter leaves. One GROUP BY on each gap's attributed
     practice (as of the last refresh: the night's, or the roster import's); members attributed to
-    no practice are a row of their own."""
-    rows = (
-        filtered(actor, GapFilters(measure=f.measure), counting=True)
-        .values("practice_id")
-        .annotate(**COUNTS)
-        .order_by()
-    )
+    no practice are a row of their own, as are those whose attribution has ended (its end copied
+    on the gap) until the refresh says where they went."""
+    qs = filtered(actor, GapFilters(measure=f.measure), counting=True)
+    if actor.is_plan_staff:
+        ended = Q(practice_until__lt=actor.organization.local_date())
+        qs = qs.annotate(attributed=Case(When(ended, then=Value(None)), default=F("practice_id")))
+    else:  # counted_for has left only the practice's own, in force
+        qs = qs.annotate(attributed=F("practice_id"))
+    rows = []
+    for row in qs.values("attributed").annotate(**COUNTS).order_by():
+        row["practice_id"] = row.pop("attributed")
+        rows.append(row)
     rows = [_rate(row) for row in rows]
     names = dict(Organization.objects.filter(pk__in=[r["practice_id"] for r in rows]).values_list("pk", "name"))
     public = dict(Organization.objects.filter(pk__in=names).values_list("pk", "public_id"))

@@ -41,7 +41,7 @@ from core.audit import Action
 from core.notifications import Notice, notify_many
 from members.models import Attribution, Member
 from members.querysets import current_on
-from members.roster import Rejected, Result, RowError, dict_rows, parse_date
+from members.roster import Rejected, Result, RowError, dict_rows, hold_member_periods, parse_date
 from organizations.access import Actor
 from organizations.models import Organization
 from organizations.selectors import practice_contacts_of
@@ -240,6 +240,7 @@ def gaps_import_csv(*, actor: Actor, stream: IO[bytes]) -> Result:
 
 
 def _apply(actor: Actor, plan: Organization, wanted: dict, result: Result, *, source: str) -> None:
+    _hold_attributions(plan)
     now = timezone.now()
     existing = {g.source_key: g for g in CareGap.objects.select_for_update().filter(plan=plan, source_key__in=wanted)}
     new, changed, events = [], [], []
@@ -291,6 +292,7 @@ def _apply(actor: Actor, plan: Organization, wanted: dict, result: Result, *, so
         for gap, before, after, note in events
     )
     result.created, result.updated = len(new), len(changed)
+    attributed_practices_schedule(plan)  # every import keeps the nightly refresh on the clock
     if new:
         _gaps_made(plan, new)
         _tell_practices(plan, [g.member_id for g in new])
@@ -349,14 +351,20 @@ def attributed_practices_refresh(*, plan_id: int, member_ids: Iterable[int] | No
             return 0
         members = "AND g2.member_id = ANY(%(members)s)"
     with connection.cursor() as cursor:
+        # After a roster import that is still writing attributions has committed (the UPDATE's
+        # own statement then sees them): a refresh never writes back what an import just moved.
+        hold_member_periods(cursor, plan_id)
         cursor.execute(_REFRESH_PRACTICES.format(members=members), params)
         return cursor.rowcount
 
 
 def attributions_changed(*, plan_id: int, member_ids: list[int], **_signal) -> None:
     """A roster import moved members between practices (members.signals): their gaps follow, in
-    the import's transaction (0.14 s for 100,000 moved members beside 100,000 gaps)."""
+    the import's transaction (0.14 s for 100,000 moved members beside 100,000 gaps), and the
+    nightly refresh is on the clock for attributions that begin later."""
     attributed_practices_refresh(plan_id=plan_id, member_ids=member_ids)
+    if CareGap.objects.for_plan(plan_id).exists():
+        attributed_practices_schedule(Organization.objects.get(pk=plan_id))
 
 
 def attributed_practices_schedule(plan: Organization) -> None:
@@ -385,6 +393,13 @@ def attributed_practices_nightly(*, plan_id: int) -> int:
     if CareGap.objects.for_plan(plan_id).exists():
         attributed_practices_schedule(plan)
     return changed
+
+
+def _hold_attributions(plan: Organization) -> None:
+    """Gap writes that copy attributions take the member-periods lock first, before any gap row
+    is locked: the same order as a roster import, which holds it and then updates gaps."""
+    with connection.cursor() as cursor:
+        hold_member_periods(cursor, plan.pk)
 
 
 def _gaps_made(plan: Organization, made: list[CareGap]) -> None:
@@ -448,6 +463,7 @@ def gaps_from_workflows(*, plan: Organization, gaps: list[WorkflowGap]) -> int:
     wanted = [g for g in gaps if g.measure_code in measures]
     if not wanted:
         return 0
+    _hold_attributions(plan)
     have = set(
         CareGap.objects.for_plan(plan.pk)
         .filter(source_key__in=[g.source_key for g in wanted])
@@ -828,6 +844,7 @@ def reminders_send(*, plan_id: int) -> int:
         .exists()
     ):
         reminders_schedule(plan)
+    attributed_practices_schedule(plan)  # a second keeper of the nightly refresh's chain
     return len(rows)
 
 

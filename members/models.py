@@ -154,7 +154,9 @@ class EligibilitySpan(DatedRow):
 
 class Attribution(DatedRow):
     """Which practice a member is attributed to, when. One practice at a time per member (a
-    database rule: migration 0006's trigger); ended rows are the history."""
+    database rule: migration 0006's trigger); ended rows are the history. Written only by the
+    roster import (members.roster), which tells the apps that copy attributions
+    (members.signals.attributions_changed): any other writer must do the same."""
 
     class Source(models.TextChoices):
         ROSTER = "roster", "Roster import"

@@ -396,6 +396,14 @@ def _record(result: Result, errors: list[RowError]) -> None:
         result.errors.extend(errors[:room])
 
 
+def hold_member_periods(cursor: Any, plan_id: int) -> None:
+    """Take the plan's member-periods lock until the transaction ends: roster imports, the
+    eligibility and attribution no-overlap triggers (migration 0002) and whatever copies an
+    attribution elsewhere (caregaps.services.attributed_practices_refresh) take it, so each sees
+    the others' attributions committed. Re-entrant within a transaction."""
+    cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended('member-periods:' || %s, 0))", [plan_id])
+
+
 def load(
     stream: IO[bytes],
     *,
@@ -461,7 +469,7 @@ def load(
         params = {"plan": plan_id, "today": today}
         # One import per plan at a time from here on: two files touching the same members would
         # otherwise race on the upserts. The no-overlap triggers take the same lock (migration 0002).
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended('member-periods:' || %(plan)s, 0))", params)
+        hold_member_periods(cursor, plan_id)
         cursor.execute("ANALYZE roster_staging (member_number, member_id, practice_id)")  # the join keys
         _record(result, _database_checks(cursor, params))
         if result.error_count:

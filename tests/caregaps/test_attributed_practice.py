@@ -121,7 +121,7 @@ def test_the_refresh_is_one_statement_however_many_gaps(catalog):
     import_gaps(world, "A0001,BCS,,2026-12-31,open", "A0001,COL,,2026-12-31,open", "A0002,BCS,,2026-12-31,open")
     with CaptureQueriesContext(connection) as queries:
         services.attributed_practices_refresh(plan_id=world.plan_a.pk)
-    assert len(queries) == 2  # the plan (its date), the UPDATE
+    assert len(queries) == 3  # the plan (its date), the member-periods lock, the UPDATE
 
 
 def test_counts_stop_on_the_day_the_attribution_ends_before_any_refresh(catalog):
@@ -149,3 +149,97 @@ def test_counts_stop_on_the_day_the_attribution_ends_before_any_refresh(catalog)
     assert not selectors.gaps(practice).exists()
     plan = world.actor(world.a_cm)
     assert sum(r["total"] for r in selectors.measure_summary(plan, GapFilters(practice=world.p1))) == 0
+
+
+def test_the_plans_view_by_practice_drops_an_ended_attribution_on_the_day(catalog):
+    world = catalog
+    import_gaps(world, "A0001,BCS,,2026-12-31,open", "A0002,BCS,,2026-12-31,open")
+    yesterday = world.plan_a.local_date() - dt.timedelta(days=1)
+    CareGap.objects.filter(member=world.m_a1).update(practice_until=yesterday)  # A1's ended; not yet refreshed
+    rows = {r["practice_id"]: r["total"] for r in selectors.by_practice(world.actor(world.a_cm))}
+    assert rows == {world.p2.pk: 1, None: 1}
+
+
+def test_workflow_gaps_carry_the_practice_too(catalog):
+    world = catalog
+    made = services.gaps_from_workflows(
+        plan=world.plan_a,
+        gaps=[
+            services.WorkflowGap(
+                member=world.m_a2,
+                measure_code="MRP",
+                due_date=world.plan_a.local_date(),
+                source_key="test:mrp:1",
+                description="Medication reconciliation missed",
+            )
+        ],
+    )
+    assert made == 1 and _practice_of(world.m_a2) == world.p2.pk
+
+
+def test_roster_imports_and_reminder_runs_keep_the_nightly_refresh_on_the_clock(catalog):
+    """The chain does not hang on new gaps alone: a run that failed for good is made good by the
+    next roster import that moves someone, or the next reminder run."""
+    world = catalog
+    import_gaps(world, "A0001,BCS,,2026-12-31,open")
+    Deadline.objects.filter(kind="care_gap.practices").delete()  # as if the night's run had failed
+    tomorrow = world.plan_a.local_date() + dt.timedelta(days=1)  # A1 moves to P2 from tomorrow
+    assert _reimport_a1(world, practice_npi=world.p2.npi, attribution_start=tomorrow.isoformat()).status == "succeeded"
+    assert _practice_of(world.m_a1) == world.p1.pk  # still P1's today
+    assert Deadline.objects.filter(kind="care_gap.practices").count() == 1
+    Deadline.objects.filter(kind="care_gap.practices").delete()
+    services.reminders_send(plan_id=world.plan_a.pk)
+    assert Deadline.objects.filter(kind="care_gap.practices").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_waits_for_a_roster_import_that_is_still_moving_members(catalog):
+    """A roster import holds the plan's member-periods lock while it writes attributions: a
+    refresh started meanwhile (the nightly run, a gap import) waits for it to commit and then
+    reads its attributions, instead of writing back the practice the import just moved away."""
+    import threading
+
+    from django.db import connections
+
+    from members.roster import hold_member_periods
+
+    world = catalog
+    import_gaps(world, "A0001,BCS,,2026-12-31,open")
+    today = world.plan_a.local_date()
+    importer = connections.create_connection("default")
+    done = threading.Event()
+    try:
+        with importer.cursor() as cursor:
+            cursor.execute("BEGIN")
+            hold_member_periods(cursor, world.plan_a.pk)
+            # The import moves A1 to P2 from today (its own transaction, not yet committed).
+            cursor.execute(
+                "UPDATE members_attribution SET end_date = %s WHERE member_id = %s",
+                [today - dt.timedelta(days=1), world.m_a1.pk],
+            )
+            cursor.execute(
+                "UPDATE members_attribution SET start_date = %s WHERE member_id = %s",
+                [today - dt.timedelta(days=30), world.m_a1.pk],
+            )
+            cursor.execute(
+                "INSERT INTO members_attribution (member_id, plan_id, practice_id, start_date, source, created_at)"
+                " VALUES (%s, %s, %s, %s, 'roster', now())",
+                [world.m_a1.pk, world.plan_a.pk, world.p2.pk, today],
+            )
+
+            def nightly() -> None:
+                try:
+                    services.attributed_practices_nightly(plan_id=world.plan_a.pk)
+                finally:
+                    connections.close_all()
+                    done.set()
+
+            thread = threading.Thread(target=nightly)
+            thread.start()
+            assert not done.wait(1.0), "the refresh ran while the import still held the lock"
+            cursor.execute("COMMIT")
+        thread.join(20)
+        assert done.is_set()
+    finally:
+        importer.close()
+    assert _practice_of(world.m_a1) == world.p2.pk
