@@ -95,10 +95,11 @@ def ensure_gaps(*, say: Callable[[str], None]) -> Generation:
             say(f"Generating {need_other:,} open gaps for the plan's other members ...")
             cursor.execute(_INSERT.format(practice_test="<>"), {**params, "n": need_other})
             added += cursor.rowcount
+        refreshed = 0
         if added or on_the_gap.count() < at_practice.count():
             # Gaps made in SQL carry no attributed practice yet: the service the imports use sets it.
-            attributed_practices_refresh(plan_id=plan.pk)
-    if added:
+            refreshed = attributed_practices_refresh(plan_id=plan.pk)
+    if added or refreshed:  # fresh statistics and visibility map (the counts are index-only scans)
         with connection.cursor() as cursor:
             cursor.execute("VACUUM (ANALYZE) caregaps_caregap")
     generation = Generation(added, on_the_gap.count(), bench_gaps.count(), time.perf_counter() - started)

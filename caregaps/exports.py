@@ -57,6 +57,7 @@ def _chunks(qs, actor: Actor, *, via: str, limit: int | None) -> Iterator[list[t
         if not chunk:
             return
         last, sent = chunk[-1]["id"], sent + len(chunk)
+        selectors.mark_enrolled(chunk)
         selectors.audit_rows(actor, chunk, via=via, action=Action.EXPORT)
         yield [
             (

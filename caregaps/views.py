@@ -54,6 +54,7 @@ def gap_report(request: HttpRequest) -> HttpResponse:
         page = paginate(qs, ordering=selectors.REPORT_ORDER, cursor=cursor, size=size)
     except BadCursor as exc:
         return bad_cursor_response(request, exc)
+    selectors.mark_enrolled(page.items)
     selectors.audit_rows(actor, page.items, via="care gap report")
     labels = dict(Status.choices)
     for row in page.items:
