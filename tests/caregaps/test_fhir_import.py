@@ -4,31 +4,16 @@ imports; a lone resource that cannot stand alone is refused naming what is missi
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from caregaps import services
 from caregaps.models import CareGap
 from members.roster import Rejected
 from tests.conftest import make_member
+from tests.corpus import corpus_dir
 
-
-def _corpus() -> Path:
-    root = os.environ.get("CARECOORD_CORPUS_DIR")
-    folder = (
-        Path(root) / "fhir" / "deqm-gaps"
-        if root
-        else Path(settings.BASE_DIR).parent / "shared" / "corpus" / "fhir" / "deqm-gaps"
-    )
-    if not any(folder.glob("*.json")):
-        raise RuntimeError(f"No DEQM gaps corpus at {folder} (set CARECOORD_CORPUS_DIR to the corpus folder)")
-    return folder
-
-
-CORPUS = _corpus()
+CORPUS = corpus_dir("fhir", "deqm-gaps", holding="*.json")
 REPORTS = sorted(p.name for p in CORPUS.glob("*.json") if p.name.startswith(("Bundle-", "Parameters-")))
 LONE = sorted(p.name for p in CORPUS.glob("*.json") if p.name.startswith(("DetectedIssue-", "MeasureReport-")))
 

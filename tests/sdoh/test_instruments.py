@@ -10,15 +10,14 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from sdoh import instruments as si
 from sdoh.instruments import AHC_HRSN, PRAPARE, AnswerError, FhirReadError, score
+from tests.corpus import REPO, corpus_dir
 
-REPO = Path(__file__).resolve().parents[2]
-SCREENING_CORPUS = REPO.parent / "shared" / "corpus" / "fhir" / "sdoh-screening"
+SCREENING_CORPUS = corpus_dir("fhir", "sdoh-screening", holding="*.json")
 
 NEVER, RARELY, SOMETIMES, FAIRLY_OFTEN, FREQUENTLY = "LA6270-8", "LA10066-1", "LA10082-8", "LA16644-9", "LA6482-9"
 SAFETY_ITEMS = ("95618-5", "95617-7", "95616-9", "95615-1")

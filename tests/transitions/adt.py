@@ -3,35 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from itertools import count
-from pathlib import Path
 
-from django.conf import settings
 from django.utils import timezone
 
 from core import deadlines
 from core.models import Deadline
 from organizations.models import Organization, Role
 from tests.conftest import make_org, make_user
+from tests.corpus import corpus_dir
 from transitions.models import AdtFeed, AdtFeedPlan, Episode, EpisodeStep
 
-
-def _corpus() -> Path:
-    """The shared HL7 v2 corpus: ../shared/corpus/hl7v2 beside the checkout, or wherever
-    CARECOORD_CORPUS_DIR points. Missing, it stops the run at collection: an empty corpus would
-    otherwise turn the corpus tests into silently skipped ones."""
-    root = os.environ.get("CARECOORD_CORPUS_DIR")
-    folder = Path(root) / "hl7v2" if root else Path(settings.BASE_DIR).parent / "shared" / "corpus" / "hl7v2"
-    if not any(folder.glob("*.hl7")):
-        raise RuntimeError(
-            f"No HL7 v2 corpus at {folder}: check out the project beside ../shared, or set "
-            "CARECOORD_CORPUS_DIR to the corpus folder (the one holding hl7v2/)."
-        )
-    return folder
-
-
-CORPUS = _corpus()
+CORPUS = corpus_dir("hl7v2", holding="*.hl7")
 FACILITY_CODE = "GHHSFacility"
 _ids = count(1)
 
