@@ -98,10 +98,11 @@ def _csv_lines(rows: Iterator[list[tuple]]) -> Iterator[str]:
 def xlsx_file(actor: Actor, f: GapFilters) -> tempfile.SpooledTemporaryFile:
     """The workbook in a temporary file (rewound), one sheet "Care gaps" with a header row and
     real date cells."""
+    rows = chunks(actor, f, via="care gap export (XLSX)")  # the permission first, before a workbook is open
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Care gaps")
     sheet.append(COLUMNS)
-    for chunk in chunks(actor, f, via="care gap export (XLSX)"):
+    for chunk in rows:
         for row in chunk:
             sheet.append(row)
     out = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024)  # noqa: SIM115 (the response closes it)

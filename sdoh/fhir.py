@@ -5,7 +5,7 @@ scoped as the pages (a community organization reaches only the referrals sent to
 The Task carries, contained, the ServiceRequest it fulfils (the need's Gravity category, what
 the member needs, the ride's pickup) and the Patient with the minimum the organization needs:
 name, phone, language, ZIP code (sdoh.selectors.referral_member_view decides, as on the page).
-Read-only: organizations answer on the page or through /api/v1/.
+Read-only: organizations answer on the page or with POST /api/v1/social-referrals/{id}/transition/.
 """
 
 from __future__ import annotations

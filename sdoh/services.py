@@ -724,6 +724,29 @@ def social_referral_cancel(*, actor: Actor, referral: SocialReferral, reason: st
     return referral
 
 
+def social_referral_allowed(actor: Actor, referral: SocialReferral) -> list[str]:
+    """The moves this person may make on the referral now: the receiving organization answers
+    (ORG_MOVES), the referring plan cancels while it is open; nobody else moves it."""
+    org = actor.organization
+    if org is not None and org.pk == referral.organization_id and actor.can("organizations.answer_social_referrals"):
+        return sorted(ORG_MOVES.get(referral.status, set()))
+    if (
+        actor.is_plan_staff
+        and org.pk == referral.plan_id
+        and referral.status in SocialReferral.OPEN
+        and actor.can("organizations.make_social_referrals")
+    ):
+        return [SocialReferral.Status.CANCELLED]
+    return []
+
+
+def social_referral_transition(*, actor: Actor, referral: SocialReferral, to: str, reason: str = "") -> SocialReferral:
+    """One entry for every move (the API's): cancelling is the plan's, the rest the organization's."""
+    if to == SocialReferral.Status.CANCELLED:
+        return social_referral_cancel(actor=actor, referral=referral, reason=reason)
+    return social_referral_move(actor=actor, referral=referral, to=to, reason=reason)
+
+
 def social_referral_escalate(*, referral_id: int, dedupe_key: str) -> None:
     """No answer in 5 business days: the care manager and the plan's supervisors hear (email too)."""
     referral = SocialReferral.objects.select_related("member", "organization").get(pk=referral_id)

@@ -122,3 +122,11 @@ class SocialReferralSerializer(serializers.ModelSerializer):
             "language": m.preferred_language,
             "zip_code": (m.postal_code or "")[:5],
         }
+
+
+class SocialReferralMove(serializers.Serializer):
+    """`{"to": <Gravity task status>, "reason": "..."}`: a reason is needed to decline, to report
+    a service not delivered, and to cancel."""
+
+    to = serializers.ChoiceField(choices=SocialReferral.Status.choices)
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)

@@ -12,4 +12,9 @@ urlpatterns = [
         views.SocialReferralDetail.as_view(),
         name="api-social-referral-detail",
     ),
+    path(
+        "social-referrals/<uuid:social_referral_id>/transition/",
+        views.SocialReferralTransition.as_view(),
+        name="api-social-referral-transition",
+    ),
 ]

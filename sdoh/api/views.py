@@ -4,17 +4,20 @@ patients'; community organizations: nothing), one screening, and entering one (a
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from core.api import ActorMixin
+from core.api import ActorMixin, service_error
 from members.selectors import access_member, audit_reads
 from sdoh import instruments, selectors, services
 from sdoh.api.serializers import (
     CommunityServiceSerializer,
     ScreeningIn,
     ScreeningSerializer,
+    SocialReferralMove,
     SocialReferralSerializer,
 )
 from sdoh.forms import ResourceSearch
@@ -132,3 +135,33 @@ class SocialReferralDetail(ActorMixin, generics.RetrieveAPIView):
     def retrieve(self, request, *args, **kwargs):
         found = selectors.access_social_referral(self.actor, kwargs["social_referral_id"])
         return Response(SocialReferralSerializer(found).data)
+
+
+class SocialReferralTransition(ActorMixin, APIView):
+    """Answer or cancel a referral: `{"to": <status>, "reason": "..."}`. The organization it was
+    sent to moves it to received, accepted or declined, then completed or failed; the referring
+    plan cancels it while open. A move not open to the caller now answers 409 with the moves that
+    are; anyone outside the referral's scope gets 404."""
+
+    @extend_schema(request=SocialReferralMove, responses={200: SocialReferralSerializer})
+    def post(self, request, social_referral_id):
+        referral = selectors.access_social_referral(self.actor, social_referral_id)
+        data = SocialReferralMove(data=request.data)
+        data.is_valid(raise_exception=True)
+        to, reason = data.validated_data["to"], data.validated_data["reason"]
+        allowed = services.social_referral_allowed(self.actor, referral)
+        if to not in allowed:
+            return Response(
+                {
+                    "detail": f"The referral is {referral.get_status_display().lower()}: you cannot make it "
+                    f"{SocialReferral.Status(to).label.lower()} now.",
+                    "allowed": allowed,
+                    "request_id": request.request_id,
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        try:
+            moved = services.social_referral_transition(actor=self.actor, referral=referral, to=to, reason=reason)
+        except DjangoValidationError as error:
+            raise service_error(error) from error
+        return Response(SocialReferralSerializer(moved).data)

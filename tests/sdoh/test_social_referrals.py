@@ -207,3 +207,38 @@ def test_the_referral_page_for_a_transportation_need_offers_a_ride_from_the_vend
     )
     assert answer.status_code == 302
     assert SocialReferral.objects.get().organization == vendor
+
+
+def test_the_api_moves_a_referral_as_the_pages_do(world, housing, client_for):
+    """POST /api/v1/social-referrals/{id}/transition/: the organization answers, the plan
+    cancels; a move not open to the caller is 409 with the moves that are; others get 404."""
+    need, agency, agency_staff = housing
+    referral = _refer(world, need, agency)
+    url = f"/api/v1/social-referrals/{referral.public_id}/transition/"
+    org = client_for(agency_staff)
+    answer = org.post(url, {"to": "completed"}, content_type="application/json")
+    assert answer.status_code == 409 and answer.json()["allowed"] == ["accepted", "received", "rejected"]
+    refused = org.post(url, {"to": "rejected"}, content_type="application/json")
+    assert refused.status_code == 400 and "reason" in refused.json()
+    assert org.post(url, {"to": "accepted"}, content_type="application/json").json()["status"] == "accepted"
+    plan = client_for(world.a_cm)
+    assert plan.post(url, {"to": "completed"}, content_type="application/json").json()["allowed"] == ["cancelled"]
+    done = org.post(url, {"to": "completed", "reason": "Rent paid"}, content_type="application/json")
+    assert done.status_code == 200 and done.json()["status_reason"] == "Rent paid"
+    assert Need.objects.get(pk=need.pk).status == "resolved"
+    assert plan.post(url, {"to": "cancelled", "reason": "x"}, content_type="application/json").json()["allowed"] == []
+    for outsider in (world.b_cm, world.p2_contact, world.c_staff):
+        assert client_for(outsider).post(url, {"to": "cancelled"}, content_type="application/json").status_code == 404
+    bad = org.post(url, {"to": "done"}, content_type="application/json")
+    assert bad.status_code == 400 and "to" in bad.json()
+
+
+def test_the_plan_cancels_through_the_api_with_a_reason(world, housing, client_for):
+    need, agency, _ = housing
+    referral = _refer(world, need, agency)
+    url = f"/api/v1/social-referrals/{referral.public_id}/transition/"
+    plan = client_for(world.a_cm)
+    assert plan.post(url, {"to": "cancelled"}, content_type="application/json").status_code == 400
+    cancelled = plan.post(url, {"to": "cancelled", "reason": "Member moved away"}, content_type="application/json")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert not Deadline.objects.filter(key=f"social-referral:{referral.pk}:response", state="pending").exists()
