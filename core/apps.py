@@ -10,4 +10,6 @@ class CoreConfig(AppConfig):
         # worker knows every kind before it fires one.
         from django.utils.module_loading import autodiscover_modules
 
+        from core import lookups  # noqa: F401  (registers field__any)
+
         autodiscover_modules("handlers")
