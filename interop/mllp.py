@@ -96,7 +96,8 @@ class FrameDecoder:
 
 
 # Bytes in → the ACK, as text (sent as UTF-8) or as bytes already encoded in the message's charset.
-Handler = Callable[[bytes], str | bytes]
+# (frame payload, the common name of the sender's TLS certificate or None) -> the ACK
+Handler = Callable[[bytes, str | None], str | bytes]
 
 
 def reject_text(reason: str) -> bytes:
@@ -120,10 +121,10 @@ class Listener:
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mllp")
         self.connections = 0
 
-    def _handle(self, payload: bytes) -> bytes:
+    def _handle(self, payload: bytes, client_subject: str | None) -> bytes:
         """Runs in a worker thread. Whatever goes wrong, the sender gets an ACK, never silence."""
         try:
-            ack = self.handler(payload)
+            ack = self.handler(payload, client_subject)
         except Exception:
             log.exception("MLLP handler failed")
             ack = hl7v2.build_ack(None, hl7v2.AE, "internal error; the message was not applied")
@@ -131,6 +132,7 @@ class Listener:
 
     async def serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
+        client_subject = certificate_name(writer.get_extra_info("peercert"))
         decoder = FrameDecoder(self.max_frame_bytes)
         loop = asyncio.get_running_loop()
         self.connections += 1
@@ -153,7 +155,7 @@ class Listener:
                         if item.fatal:
                             return
                         continue
-                    ack = await loop.run_in_executor(self.executor, self._handle, item)
+                    ack = await loop.run_in_executor(self.executor, self._handle, item, client_subject)
                     writer.write(frame(ack))
                     await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError) as exc:
@@ -169,6 +171,15 @@ class Listener:
         that connection only)."""
         handshake = {"ssl": tls, "ssl_handshake_timeout": 15} if tls is not None else {}
         return await asyncio.start_server(self.serve_client, host, port, limit=self.max_frame_bytes + 1024, **handshake)
+
+
+def certificate_name(peercert: dict | None) -> str | None:
+    """The common name (CN) of a verified client certificate, as ssl reports it; None without one."""
+    for rdn in (peercert or {}).get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                return value
+    return None
 
 
 def server_tls(*, cert: str, key: str, client_ca: str | None = None) -> ssl.SSLContext:

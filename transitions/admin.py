@@ -10,5 +10,5 @@ class AdtFeedPlanInline(admin.TabularInline):
 
 @admin.register(AdtFeed)
 class AdtFeedAdmin(admin.ModelAdmin):
-    list_display = ("facility", "sending_facility", "is_active")
+    list_display = ("facility", "sending_facility", "tls_client_subject", "is_active")
     inlines = [AdtFeedPlanInline]

@@ -29,6 +29,14 @@ class AdtFeed(models.Model):
         limit_choices_to={"kind": Organization.Kind.FACILITY},
     )
     sending_facility = models.CharField("MSH-4 sending facility", max_length=100, unique=True)
+    tls_client_subject = models.CharField(
+        "MLLP client certificate (CN)",
+        max_length=200,
+        blank=True,
+        help_text="The common name of the certificate the facility's MLLP sender presents under mutual TLS "
+        "(mllp_listen --tls-client-ca). Set, its messages are taken over MLLP only on such a connection: "
+        "nobody else can send as this facility.",
+    )
     is_active = models.BooleanField(default=True)
 
     def __str__(self) -> str:

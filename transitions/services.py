@@ -139,8 +139,12 @@ def _answer(message: hl7v2.Message | None, row: AdtMessage | None, code: str, te
     return Received(hl7v2.build_ack(message, code, text, error=error, control_id=control_id), code, text, row)
 
 
-def adt_receive(*, raw: bytes, transport: str, actor: Actor, max_bytes: int | None = None) -> Received:
-    """Store one message as received, apply it if we can, and say what to answer."""
+def adt_receive(
+    *, raw: bytes, transport: str, actor: Actor, max_bytes: int | None = None, tls_subject: str | None = None
+) -> Received:
+    """Store one message as received, apply it if we can, and say what to answer. `tls_subject`:
+    over MLLP with mutual TLS, the common name of the sender's certificate (a feed that names one
+    takes messages only from it)."""
     from django.conf import settings
 
     limit = max_bytes or settings.HL7_MAX_MESSAGE_BYTES
@@ -164,7 +168,9 @@ def adt_receive(*, raw: bytes, transport: str, actor: Actor, max_bytes: int | No
             )
             _audit_receive(actor, row)
         return _answer(None, row, exc.code, exc.text, error=exc)
-    return _receive_parsed(message=message, raw_text=message.text, transport=transport, actor=actor)
+    return _receive_parsed(
+        message=message, raw_text=message.text, transport=transport, actor=actor, tls_subject=tls_subject
+    )
 
 
 def _actor_feed(actor: Actor) -> AdtFeed | None:
@@ -185,11 +191,15 @@ def _audit_receive(actor: Actor, row: AdtMessage) -> None:
     )
 
 
-def _receive_parsed(*, message: hl7v2.Message, raw_text: str, transport: str, actor: Actor) -> Received:
+def _receive_parsed(
+    *, message: hl7v2.Message, raw_text: str, transport: str, actor: Actor, tls_subject: str | None = None
+) -> Received:
     for attempt in range(2):
         try:
             with transaction.atomic():
-                return _receive_once(message=message, raw_text=raw_text, transport=transport, actor=actor)
+                return _receive_once(
+                    message=message, raw_text=raw_text, transport=transport, actor=actor, tls_subject=tls_subject
+                )
         except IntegrityError:
             # Two copies of one message raced past the duplicate check; the loser retries and
             # now finds the winner's row.
@@ -213,7 +223,9 @@ def _reject(message, *, raw_text, transport, actor, feed, error: HL7Error) -> Re
     return _answer(message, row, error.code, error.text, error=error)
 
 
-def _receive_once(*, message: hl7v2.Message, raw_text: str, transport: str, actor: Actor) -> Received:
+def _receive_once(
+    *, message: hl7v2.Message, raw_text: str, transport: str, actor: Actor, tls_subject: str | None = None
+) -> Received:
     common = {"raw_text": raw_text, "transport": transport, "actor": actor}
     # 2. Which facility.
     if transport == Transport.HTTP:
@@ -242,6 +254,20 @@ def _receive_once(*, message: hl7v2.Message, raw_text: str, transport: str, acto
                 feed=None,
                 error=HL7Error(
                     f"sending facility {message.sending_facility!r} is not registered for ADT",
+                    segment="MSH",
+                    field=4,
+                    condition=hl7v2.ERR_UNKNOWN_KEY,
+                ),
+                **common,
+            )
+        if feed.tls_client_subject and feed.tls_client_subject != tls_subject:
+            # The facility sends under its own certificate: anyone else naming it in MSH-4 is refused.
+            return _reject(
+                message,
+                feed=feed,
+                error=HL7Error(
+                    f"sending facility {feed.sending_facility!r} sends only over mutual TLS with its own "
+                    "certificate, and this connection does not carry it",
                     segment="MSH",
                     field=4,
                     condition=hl7v2.ERR_UNKNOWN_KEY,

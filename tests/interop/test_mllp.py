@@ -223,6 +223,7 @@ def pki(tmp_path_factory):
     for name, subject, extra in (
         ("server", "/CN=127.0.0.1", ["-addext", "subjectAltName=IP:127.0.0.1"]),
         ("hospital", "/CN=General Hospital ADT", []),
+        ("clinic", "/CN=Other Clinic ADT", []),  # trusted by the CA, but not the hospital
     ):
         _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr",
                  "-subj", subject, *extra, cwd=d)  # fmt: skip
@@ -284,3 +285,33 @@ def test_tls_options_must_come_together():
         [sys.executable, "manage.py", "mllp_listen", "--tls-cert", "x.pem"], cwd=ROOT, capture_output=True, text=True
     )
     assert out.returncode != 0 and "both --tls-cert and --tls-key" in out.stderr
+
+
+def _send_over_tls(port: int, pki, cert: str, message) -> hl7v2.Message:
+    raw = _connect(port)
+    with _tls_client(pki, cert).wrap_socket(raw, server_hostname="127.0.0.1") as sock:
+        sock.sendall(frame(message.encode()))
+        (ack,) = _read_acks(sock, 1)
+    return ack
+
+
+def test_a_feed_bound_to_its_certificate_takes_messages_only_from_it(world, tls_listener, listener, pki):
+    """The hospital's feed names its certificate: its messages are applied from a connection
+    carrying that certificate, and refused (AR, naming mutual TLS) from another trusted sender's
+    certificate or from plain MLLP, so nobody else can send as the hospital."""
+    feed = make_feed(world)
+    feed.tls_client_subject = "General Hospital ADT"
+    feed.save()
+    pid3 = f"{world.m_a1.member_number}^^^PLANA^MB"
+    assert _msa(_send_over_tls(tls_listener, pki, "hospital", adt("A01", pid3=pid3, control_id="OK1"))) == (
+        "AA",
+        "OK1",
+    )
+    spoofed = _send_over_tls(tls_listener, pki, "clinic", adt("A03", pid3=pid3, control_id="SPOOF1"))
+    with _connect(listener) as plain:
+        plain.sendall(frame(adt("A03", pid3=pid3, control_id="SPOOF2").encode()))
+        (unencrypted,) = _read_acks(plain, 1)
+    for ack, control_id in ((spoofed, "SPOOF1"), (unencrypted, "SPOOF2")):
+        assert _msa(ack) == ("AR", control_id)
+        assert "mutual TLS" in ack.segment("MSA").get(3)
+    assert Encounter.objects.get().status != "discharged"  # the spoofed discharges changed nothing

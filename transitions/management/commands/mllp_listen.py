@@ -19,12 +19,15 @@ from transitions.models import Transport
 log = logging.getLogger("transitions.mllp")
 
 
-def handle_frame(payload: bytes) -> bytes:
+def handle_frame(payload: bytes, client_subject: str | None = None) -> bytes:
     """One message in a worker thread: a fresh or healthy connection before, none leaked after.
-    The ACK goes back in the charset the message came in (it echoes the message's MSH fields)."""
+    The ACK goes back in the charset the message came in (it echoes the message's MSH fields).
+    `client_subject`: the CN of the sender's certificate under mutual TLS."""
     close_old_connections()
     try:
-        result = services.adt_receive(raw=payload, transport=Transport.MLLP, actor=Actor.system())
+        result = services.adt_receive(
+            raw=payload, transport=Transport.MLLP, actor=Actor.system(), tls_subject=client_subject
+        )
     finally:
         close_old_connections()
     charset = result.message.charset if result.message is not None and result.message.charset else "utf-8"
