@@ -174,12 +174,10 @@ class Listener:
 
 
 def certificate_name(peercert: dict | None) -> str | None:
-    """The common name (CN) of a verified client certificate, as ssl reports it; None without one."""
-    for rdn in (peercert or {}).get("subject", ()):
-        for key, value in rdn:
-            if key == "commonName":
-                return value
-    return None
+    """The common name (CN) of a verified client certificate, as ssl reports it; None without one,
+    and None for a certificate with several CNs (which one names the sender is a guess)."""
+    names = [value for rdn in (peercert or {}).get("subject", ()) for key, value in rdn if key == "commonName"]
+    return names[0] if len(names) == 1 else None
 
 
 def server_tls(*, cert: str, key: str, client_ca: str | None = None) -> ssl.SSLContext:

@@ -89,17 +89,27 @@ def _facility_key(message: hl7v2.Message) -> tuple[str, str]:
     return msh.get(4, 1), msh.get(4, 2)
 
 
+class AmbiguousFacility(Exception):
+    """MSH-4's two parts name two different registered feeds."""
+
+
 def _find_feed(message: hl7v2.Message) -> AdtFeed | None:
+    """The feed MSH-4 names, by its namespace id or its universal id. Both parts naming different
+    feeds is refused (AmbiguousFacility): taking either would let a sender pass as the other."""
     namespace, universal = _facility_key(message)
     codes = [c for c in (namespace, universal) if c]
     if not codes:
         return None
-    return (
+    feeds = list(
         AdtFeed.objects.filter(sending_facility__in=codes, is_active=True)
         .select_related("facility")
         .prefetch_related("plans")
-        .first()
     )
+    if len(feeds) > 1:
+        raise AmbiguousFacility(
+            f"MSH-4 names two registered facilities ({', '.join(f.sending_facility for f in feeds)})"
+        )
+    return feeds[0] if feeds else None
 
 
 def _store(
@@ -233,7 +243,16 @@ def _receive_once(
         if feed is None:
             raise PermissionDenied("This account's organization has no ADT feed.")
         namespace, universal = _facility_key(message)
-        if feed.sending_facility not in (namespace, universal):
+        try:
+            named = _find_feed(message)
+        except AmbiguousFacility as exc:
+            return _reject(
+                message,
+                feed=feed,
+                error=HL7Error(str(exc), segment="MSH", field=4, condition=hl7v2.ERR_UNKNOWN_KEY),
+                **common,
+            )
+        if feed.sending_facility not in (namespace, universal) or (named is not None and named.pk != feed.pk):
             return _reject(
                 message,
                 feed=feed,
@@ -247,7 +266,15 @@ def _receive_once(
                 **common,
             )
     else:
-        feed = _find_feed(message)
+        try:
+            feed = _find_feed(message)
+        except AmbiguousFacility as exc:
+            return _reject(
+                message,
+                feed=None,
+                error=HL7Error(str(exc), segment="MSH", field=4, condition=hl7v2.ERR_UNKNOWN_KEY),
+                **common,
+            )
         if feed is None:
             return _reject(
                 message,

@@ -315,3 +315,14 @@ def test_a_feed_bound_to_its_certificate_takes_messages_only_from_it(world, tls_
         assert _msa(ack) == ("AR", control_id)
         assert "mutual TLS" in ack.segment("MSA").get(3)
     assert Encounter.objects.get().status != "discharged"  # the spoofed discharges changed nothing
+
+
+def test_a_certificate_names_its_sender_only_with_exactly_one_common_name():
+    from interop.mllp import certificate_name
+
+    one = {"subject": ((("organizationName", "GH"),), (("commonName", "General Hospital ADT"),))}
+    two = {"subject": ((("commonName", "General Hospital ADT"),), (("commonName", "Other Clinic ADT"),))}
+    multi = {"subject": ((("commonName", "A"), ("commonName", "B")),)}
+    assert certificate_name(one) == "General Hospital ADT"
+    assert certificate_name(two) is None and certificate_name(multi) is None
+    assert certificate_name(None) is None and certificate_name({"subject": ()}) is None

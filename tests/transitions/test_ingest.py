@@ -242,3 +242,54 @@ def test_stored_raw_text_keeps_what_was_sent(world, send):
     second = adt("A03", pid3="A0001^^^PLANA^MB", end="\r\n")[:-2]  # no final line end
     send(f"\n{first}\n{second}".encode())
     assert list(AdtMessage.objects.order_by("id").values_list("raw", flat=True)) == [first, second]
+
+
+def test_msh4_naming_two_registered_facilities_is_refused_over_http_and_mllp(world, client_for):
+    """MSH-4 = HOSPITAL^CLINIC, both registered: taking either part would let the clinic pass as
+    the hospital (and take the hospital's control ids); both transports answer AR and apply
+    nothing."""
+    from organizations.access import Actor
+    from transitions import services
+    from transitions.models import Transport
+
+    hospital = make_feed(world, code="HOSPITAL", name="Hospital")
+    make_feed(world, code="CLINIC", name="Clinic")
+    pid3 = f"{world.m_a1.member_number}^^^PLANA^MB"
+    via_http = client_for(make_interface_user(hospital, "hospital_feed")).post(
+        "/api/v1/adt/messages/",
+        data=adt("A01", pid3=pid3, facility="HOSPITAL^CLINIC", control_id="AMB1"),
+        content_type="application/hl7-v2",
+    )
+    (ack,) = acks(via_http)
+    assert msa(ack)[0] == "AR" and "two registered facilities" in msa(ack)[2]
+    via_mllp = services.adt_receive(
+        raw=adt("A01", pid3=pid3, facility="CLINIC^HOSPITAL", control_id="AMB2").encode(),
+        transport=Transport.MLLP,
+        actor=Actor.system(),
+    )
+    assert via_mllp.ack.startswith("MSH") and "|AR|AMB2|" in via_mllp.ack.replace("\r", "|")
+    assert not Encounter.objects.exists()
+    assert set(AdtMessage.objects.values_list("status", flat=True)) == {"rejected"}
+
+
+def test_a_bound_feed_refuses_a_message_without_its_certificate_in_process(world):
+    from organizations.access import Actor
+    from transitions import services
+    from transitions.models import Transport
+
+    feed = make_feed(world)
+    feed.tls_client_subject = "General Hospital ADT"
+    feed.save()
+    pid3 = f"{world.m_a1.member_number}^^^PLANA^MB"
+    for subject, control_id, code in (
+        (None, "B1", "AR"),
+        ("Other Clinic ADT", "B2", "AR"),
+        ("General Hospital ADT", "B3", "AA"),
+    ):
+        got = services.adt_receive(
+            raw=adt("A01", pid3=pid3, control_id=control_id).encode(),
+            transport=Transport.MLLP,
+            actor=Actor.system(),
+            tls_subject=subject,
+        )
+        assert f"|{code}|{control_id}" in got.ack.replace("\r", "|"), got.ack

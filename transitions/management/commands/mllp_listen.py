@@ -34,6 +34,19 @@ def handle_frame(payload: bytes, client_subject: str | None = None) -> bytes:
     return result.ack.encode(charset, errors="replace")
 
 
+def _unbound_feeds() -> list[str]:
+    from django.db import connection
+
+    from transitions.models import AdtFeed
+
+    try:
+        return list(
+            AdtFeed.objects.filter(is_active=True, tls_client_subject="").values_list("sending_facility", flat=True)
+        )
+    finally:
+        connection.close()  # this thread's own
+
+
 class Command(BaseCommand):
     help = (
         "Listen for HL7 v2 ADT messages over MLLP (0x0B … 0x1C 0x0D framing). Each message is stored "
@@ -90,6 +103,12 @@ class Command(BaseCommand):
         bound = ", ".join(f"{s.getsockname()[0]}:{s.getsockname()[1]}" for s in server.sockets)
         security = "plain TCP" if tls is None else ("mutual TLS" if tls.verify_mode == ssl.CERT_REQUIRED else "TLS")
         self.stdout.write(f"MLLP listening on {bound} ({security}; frames up to {max_bytes} bytes)", ending="\n")
+        if tls is not None and tls.verify_mode == ssl.CERT_REQUIRED:
+            unbound = await asyncio.to_thread(_unbound_feeds)
+            if unbound:  # any sender with a certificate from the CA may send as these
+                self.stderr.write(
+                    "Feeds not bound to a certificate (AdtFeed.tls_client_subject): " + ", ".join(unbound)
+                )
         self.stdout.flush()
         async with server:
             await stop.wait()
