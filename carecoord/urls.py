@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from carecoord import views
+from interop import fhir
 from sdoh import fhir as sdoh_fhir
 
 api_v1 = [
@@ -22,6 +23,7 @@ fhir_r4 = [
     path("metadata", sdoh_fhir.Metadata.as_view(), name="fhir-metadata"),
     path("Task", sdoh_fhir.TaskSearch.as_view(), name="fhir-task-search"),
     path("Task/<uuid:social_referral_id>", sdoh_fhir.TaskRead.as_view(), name="fhir-task"),
+    re_path(r"^(?P<rest>.*)$", fhir.NotFound.as_view(), name="fhir-not-found"),
 ]
 
 urlpatterns = [

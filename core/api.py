@@ -44,7 +44,9 @@ class KeysetPagination(BasePagination):
     def paginate_queryset(self, queryset, request, view=None) -> list[Any]:
         ordering = getattr(view, "keyset_ordering", ("-id",))
         raw_size = request.query_params.get("page_size", str(self.page_size))
-        if not (raw_size.isascii() and raw_size.isdigit()) or not 1 <= int(raw_size) <= self.max_page_size:
+        if not (raw_size.isascii() and raw_size.isdigit() and len(raw_size) <= 3) or not (
+            1 <= int(raw_size) <= self.max_page_size
+        ):
             raise exceptions.ValidationError({"page_size": [f"Must be a whole number from 1 to {self.max_page_size}."]})
         try:
             self.page = paginate(

@@ -62,6 +62,11 @@ class IdleSessionTimeoutMiddleware:
                 logout(request)
                 if request.path.startswith("/api/"):
                     return JsonResponse({"detail": "Your session expired; sign in again."}, status=401)
+                if request.path.startswith("/fhir/"):
+                    from interop.fhir import FHIR_JSON, operation_outcome
+
+                    body = operation_outcome("login", "Your session expired; sign in again.")
+                    return JsonResponse(body, status=401, content_type=FHIR_JSON)
                 login_url = resolve_url(settings.LOGIN_URL)
                 if request.headers.get("HX-Request"):
                     response = HttpResponse(status=204)

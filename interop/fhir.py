@@ -8,6 +8,7 @@ caller's scope, as everywhere else). Each app maps its own rows to resources (e.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -22,6 +23,8 @@ from rest_framework.views import APIView
 from core import context
 from core.api import ActorMixin
 from core.pagination import BadCursor, Page, paginate
+
+log = logging.getLogger(__name__)
 
 FHIR_JSON = "application/fhir+json"
 MAX_COUNT = 200
@@ -54,7 +57,11 @@ class FhirView(ActorMixin, APIView):
         elif isinstance(exc, DjangoPermissionDenied):
             exc = exceptions.PermissionDenied(str(exc) or None)
         if not isinstance(exc, exceptions.APIException):
-            raise exc
+            log.exception("FHIR %s failed", self.request.path)
+            text = "The server could not answer this request."
+            if request_id := context.request_id.get():
+                text = f"{text} (request {request_id})"
+            return Response(operation_outcome("exception", text), status=500)
         detail = exc.detail  # read before DRF's handler adds the request id to it
         expression = list(detail) if isinstance(detail, dict) else None
         text = (
@@ -72,7 +79,7 @@ class FhirView(ActorMixin, APIView):
 
 def count_arg(request: Request) -> int:
     raw = request.query_params.get("_count", str(DEFAULT_COUNT))
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_COUNT:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 3) or not 1 <= int(raw) <= MAX_COUNT:
         raise exceptions.ValidationError({"_count": [f"Must be a whole number from 1 to {MAX_COUNT}."]})
     return int(raw)
 
@@ -103,7 +110,7 @@ def searchset(request: Request, page: Page, resources: list[dict[str, Any]], *, 
     }
 
 
-def capability_statement(resources: list[dict[str, Any]]) -> dict[str, Any]:
+def capability_statement(resources: list[dict[str, Any]], *, url: str) -> dict[str, Any]:
     """What this server answers (FHIR's /metadata): R4, JSON, the resources the apps register."""
     return {
         "resourceType": "CapabilityStatement",
@@ -111,6 +118,7 @@ def capability_statement(resources: list[dict[str, Any]]) -> dict[str, Any]:
         "date": "2026-12-03",
         "kind": "instance",
         "software": {"name": "CareCoord"},
+        "implementation": {"description": "CareCoord's FHIR facade", "url": url},
         "fhirVersion": "4.0.1",
         "format": [FHIR_JSON, "json"],
         "rest": [
@@ -121,3 +129,15 @@ def capability_statement(resources: list[dict[str, Any]]) -> dict[str, Any]:
             }
         ],
     }
+
+
+class NotFound(FhirView):
+    """Any other path under /fhir/: an OperationOutcome 404, never the site's HTML page."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+
+    def get(self, request: Request, rest: str = "") -> Response:
+        raise exceptions.NotFound(f"This server has no {request.path}.")
+
+    post = put = patch = delete = get

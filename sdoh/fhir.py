@@ -1,10 +1,14 @@
-"""Community referrals as FHIR: each one an SDOHCC Task For Referral Management (Gravity Project,
-`../shared/corpus/fhir/gravity-sdoh/`), read at /fhir/Task/{id} and searched at /fhir/Task,
-scoped as the pages (a community organization reaches only the referrals sent to it).
+"""Community referrals as FHIR Tasks, shaped after the Gravity Project's SDOHCC Task For Referral
+Management (`../shared/corpus/fhir/gravity-sdoh/`: intent order, code fulfill, the Gravity task
+statuses, the request as focus, the result as output), read at /fhir/Task/{id} and searched at
+/fhir/Task, scoped as the pages (a community organization reaches only the referrals sent to it).
+No profile is claimed in meta: the contained Patient carries the minimum below, not what US Core
+requires, and the result is text, not a Procedure.
 
-The Task carries, contained, the ServiceRequest it fulfils (the need's Gravity category, what
-the member needs, the ride's pickup) and the Patient with the minimum the organization needs:
-name, phone, language, ZIP code (sdoh.selectors.referral_member_view decides, as on the page).
+The Task carries, contained, the ServiceRequest it fulfils (what the member needs, the ride's
+pickup; for plan and practice readers the need's Gravity category too) and the Patient with the
+minimum the organization needs: name, phone, language, ZIP code (sdoh.selectors
+.referral_member_view decides, as on the page).
 Read-only: organizations answer on the page or with POST /api/v1/social-referrals/{id}/transition/.
 """
 
@@ -24,8 +28,6 @@ from sdoh import selectors
 from sdoh.instruments import GRAVITY, NEED_CATEGORIES
 from sdoh.models import SocialReferral
 
-TASK_PROFILE = "http://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition/SDOHCC-TaskForReferralManagement"
-SERVICE_REQUEST_PROFILE = "http://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition/SDOHCC-ServiceRequest"
 TASK_CODE = {
     "system": "http://hl7.org/fhir/CodeSystem/task-code",
     "code": "fulfill",
@@ -55,7 +57,9 @@ def task(actor: Actor, referral: SocialReferral) -> dict[str, Any]:
 
     categories = [{"coding": [SOCIAL_SERVICE]}]
     need = NEED_CATEGORIES.get(referral.need.category) if referral.need_id else None
-    if need is not None and need.gravity_code:
+    # The need's category (interpersonal violence, incarceration …) is the plan's and the
+    # practice's to read; a receiving organization reads what is asked of it, as on its page.
+    if need is not None and need.gravity_code and who.member_public_id:
         categories.append({"coding": [{"system": GRAVITY, "code": need.gravity_code, "display": need.title}]})
     what = referral.service.name if referral.service_id else referral.get_kind_display()
     notes = [{"text": referral.request_note}]
@@ -64,7 +68,6 @@ def task(actor: Actor, referral: SocialReferral) -> dict[str, Any]:
     request = {
         "resourceType": "ServiceRequest",
         "id": "request",
-        "meta": {"profile": [SERVICE_REQUEST_PROFILE]},
         "status": _REQUEST_STATUS.get(referral.status, "active"),
         "intent": "order",
         "category": categories,
@@ -77,7 +80,7 @@ def task(actor: Actor, referral: SocialReferral) -> dict[str, Any]:
     out: dict[str, Any] = {
         "resourceType": "Task",
         "id": str(referral.public_id),
-        "meta": {"profile": [TASK_PROFILE], "lastUpdated": _instant(modified)},
+        "meta": {"lastUpdated": _instant(modified)},
         "contained": [patient, request],
         "status": referral.status,
         "intent": "order",
@@ -124,7 +127,12 @@ class TaskSearch(FhirView):
     Bundle; `status` (a Gravity task status; several separated by commas), `_count`, and the
     `next` link's `_cursor`."""
 
+    PARAMETERS = frozenset({"status", "_count", "_cursor", "_format"})
+
     def get(self, request: Request) -> Response:
+        unknown = sorted(set(request.query_params) - self.PARAMETERS)
+        if unknown:  # a filter we ignored would look applied to the client
+            raise exceptions.ValidationError({p: ["Not a search parameter of Task here."] for p in unknown})
         qs = selectors.social_referrals(self.actor).select_related("need", "plan")
         wanted = [s for s in request.query_params.get("status", "").split(",") if s]
         unknown = [s for s in wanted if s not in SocialReferral.Status.values]
@@ -146,7 +154,6 @@ class TaskSearch(FhirView):
 
 CAPABILITY = {
     "type": "Task",
-    "supportedProfile": [TASK_PROFILE],
     "interaction": [{"code": "read"}, {"code": "search-type"}],
     "searchParam": [
         {"name": "status", "type": "token", "documentation": "Gravity task statuses, several separated by commas."},
@@ -156,7 +163,11 @@ CAPABILITY = {
 
 
 class Metadata(FhirView):
-    """GET /fhir/metadata: the CapabilityStatement (open to anyone signed in)."""
+    """GET /fhir/metadata: the CapabilityStatement, open to anyone (clients read it before they
+    sign in); it names no tenant and no row."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
 
     def get(self, request: Request) -> Response:
-        return Response(capability_statement([CAPABILITY]))
+        return Response(capability_statement([CAPABILITY], url=request.build_absolute_uri("/fhir/")))

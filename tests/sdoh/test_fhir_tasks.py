@@ -11,7 +11,7 @@ from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.task import Task
 
 from sdoh import services
-from sdoh.fhir import MEMBER_ID_SYSTEM, TASK_PROFILE
+from sdoh.fhir import MEMBER_ID_SYSTEM
 from tests.conftest import make_member, make_org, make_release, make_user
 from tests.sdoh.test_social_referrals import _refer, housing  # noqa: F401  (the fixture)
 
@@ -30,13 +30,16 @@ def test_the_organization_reads_its_referral_as_a_valid_gravity_task(world, hous
     response, body = _get(client_for(agency_staff), f"/fhir/Task/{referral.public_id}")
     assert response.status_code == 200
     Task.model_validate(body)  # valid FHIR R4 (R4B's Task is R4's)
-    assert body["meta"]["profile"] == [TASK_PROFILE]
     assert (body["status"], body["intent"], body["code"]["coding"][0]["code"]) == ("requested", "order", "fulfill")
     assert body["owner"]["display"] == "Open Door Housing" and body["requester"]["display"] == "Plan A"
     contained = {r["resourceType"]: r for r in body["contained"]}
     assert body["focus"]["reference"] == "#request" and body["for"]["reference"] == "#patient"
     categories = [c["coding"][0]["code"] for c in contained["ServiceRequest"]["category"]]
-    assert categories == ["410606002", "housing-instability"]
+    assert categories == ["410606002"]  # the need's own category is not the organization's to read
+    assert "housing-instability" not in response.content.decode()
+    _, as_plan = _get(client_for(world.a_cm), f"/fhir/Task/{referral.public_id}")
+    plan_categories = [c["coding"][0]["code"] for c in as_plan["contained"][1]["category"]]
+    assert plan_categories == ["410606002", "housing-instability"]
     assert contained["ServiceRequest"]["note"][0]["text"] == "Eviction notice"
     patient = contained["Patient"]
     assert patient["name"] == [{"text": world.m_a1.full_name}]
@@ -107,6 +110,13 @@ def test_errors_are_operation_outcomes_and_outsiders_get_404(world, housing, cli
     assert response.status_code == 400 and body["issue"][0]["expression"] == ["_count"]
     response, body = _get(client, "/fhir/Task?_cursor=nonsense")
     assert response.status_code == 400 and body["issue"][0]["expression"] == ["_cursor"]
+    response, body = _get(client, "/fhir/Task?_count=" + "9" * 5000)
+    assert response.status_code == 400 and body["issue"][0]["expression"] == ["_count"]
+    response, body = _get(client, "/fhir/Task?patient=x")  # ignoring it would look like a filter
+    assert response.status_code == 400 and body["issue"][0]["expression"] == ["patient"]
+    for path in ("/fhir/Task/123", "/fhir/Patient", "/fhir/Task/"):
+        response, body = _get(client, path)
+        assert response.status_code == 404 and body["issue"][0]["code"] == "not-found", path
     from django.test import Client
 
     response, body = _get(Client(), f"/fhir/Task/{referral.public_id}")
@@ -131,8 +141,11 @@ def test_the_search_takes_the_same_queries_for_one_task_and_for_many(world, hous
     assert len(many) == len(one)
 
 
-def test_the_capability_statement_says_what_the_server_answers(world, client_for):
-    _, body = _get(client_for(world.c_staff), "/fhir/metadata")
+def test_the_capability_statement_says_what_the_server_answers(world):
+    from django.test import Client
+
+    _, body = _get(Client(), "/fhir/metadata")  # read before signing in
+    assert body["implementation"]["url"].endswith("/fhir/")
     CapabilityStatement.model_validate(body)
     (task,) = body["rest"][0]["resource"]
     assert task["type"] == "Task" and {p["name"] for p in task["searchParam"]} == {"status", "_count"}

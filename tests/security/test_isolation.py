@@ -374,6 +374,7 @@ def _value(name: str, objs: Objects):
         "need_id": objs.need.public_id,
         "service_id": objs.resource.public_id,
         "social_referral_id": objs.social_referral.public_id,
+        "rest": f"Task/{objs.social_referral.public_id}/_history",  # the FHIR catch-all: 404 for all
     }
     assert name in values, (
         f"URL parameter <{name}> is not covered by the isolation walk: add what an object of another "
