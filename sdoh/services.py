@@ -721,7 +721,36 @@ def social_referral_cancel(*, actor: Actor, referral: SocialReferral, reason: st
     referral.save(update_fields=["status", "status_reason", "closed_at"])
     deadlines.cancel(key=f"social-referral:{referral.pk}:response")
     _event(referral, actor, before, referral.status, referral.status_reason)
+    # The organization stops work on it: its staff hear (no member named in the title).
+    notifications.notify(
+        recipients=list(User.objects.filter(organization_id=referral.organization_id, is_active=True)),
+        kind="sdoh.referral_in",
+        title=f"A referral from {actor.organization.name} was cancelled",
+        url=reverse("social-referral-detail", args=[referral.public_id]),
+        plan_id=referral.plan_id,
+        dedupe_key=f"social-referral-cancelled:{referral.pk}",
+    )
+    audit.record(
+        actor=actor,
+        action=Action.UPDATE,
+        object_type="social_referral",
+        object_id=referral.public_id,
+        plan_id=referral.plan_id,
+        member_id=referral.member_id,
+        summary=f"{SocialReferral.Status(before).label} → Cancelled",
+    )
     return referral
+
+
+def social_referral_may_move(actor: Actor, referral: SocialReferral) -> bool:
+    """Whether this person moves this referral at all (whatever its state): staff of the
+    organization it was sent to who answer referrals, or the referring plan's staff who make them."""
+    org = actor.organization
+    if org is None:
+        return False
+    if org.pk == referral.organization_id:
+        return actor.can("organizations.answer_social_referrals")
+    return actor.is_plan_staff and org.pk == referral.plan_id and actor.can("organizations.make_social_referrals")
 
 
 def social_referral_allowed(actor: Actor, referral: SocialReferral) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -140,8 +140,9 @@ class SocialReferralDetail(ActorMixin, generics.RetrieveAPIView):
 class SocialReferralTransition(ActorMixin, APIView):
     """Answer or cancel a referral: `{"to": <status>, "reason": "..."}`. The organization it was
     sent to moves it to received, accepted or declined, then completed or failed; the referring
-    plan cancels it while open. A move not open to the caller now answers 409 with the moves that
-    are; anyone outside the referral's scope gets 404."""
+    plan cancels it while open. Anyone outside the referral's scope gets 404; an insider who does
+    not move referrals (a practice it is shared with, staff without the permission) 403; a move
+    the referral's state does not allow now, 409 with the moves that it does."""
 
     @extend_schema(request=SocialReferralMove, responses={200: SocialReferralSerializer})
     def post(self, request, social_referral_id):
@@ -149,6 +150,8 @@ class SocialReferralTransition(ActorMixin, APIView):
         data = SocialReferralMove(data=request.data)
         data.is_valid(raise_exception=True)
         to, reason = data.validated_data["to"], data.validated_data["reason"]
+        if not services.social_referral_may_move(self.actor, referral):
+            raise PermissionDenied("Only the organization the referral was sent to answers it; the plan cancels it.")
         allowed = services.social_referral_allowed(self.actor, referral)
         if to not in allowed:
             return Response(

@@ -242,3 +242,22 @@ def test_the_plan_cancels_through_the_api_with_a_reason(world, housing, client_f
     cancelled = plan.post(url, {"to": "cancelled", "reason": "Member moved away"}, content_type="application/json")
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
     assert not Deadline.objects.filter(key=f"social-referral:{referral.pk}:response", state="pending").exists()
+
+
+def test_insiders_who_do_not_move_referrals_get_403_and_a_cancel_is_told_and_audited(world, housing, client_for):
+    from core.models import AuditEvent
+    from members.models import ReleaseOfInformation
+
+    need, agency, agency_staff = housing
+    make_release(world.m_a1, world.p1, purposes=[ReleaseOfInformation.Purpose.CARE_COORDINATION])
+    referral = _refer(world, need, agency, share_with_practice=True)
+    url = f"/api/v1/social-referrals/{referral.public_id}/transition/"
+    practice = client_for(world.p1_contact)
+    assert practice.get(f"/api/v1/social-referrals/{referral.public_id}/").status_code == 200  # shared: it reads
+    assert practice.post(url, {"to": "cancelled", "reason": "x"}, content_type="application/json").status_code == 403
+    answer = client_for(world.a_cm).post(
+        url, {"to": "cancelled", "reason": "Moved away"}, content_type="application/json"
+    )
+    assert answer.status_code == 200
+    assert Notification.objects.filter(kind="sdoh.referral_in", recipient=agency_staff, title__contains="cancelled")
+    assert AuditEvent.objects.filter(object_type="social_referral", summary="Requested → Cancelled").count() == 1
