@@ -22,6 +22,7 @@ from typing import IO, Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
@@ -340,6 +341,18 @@ def _resource_row(row_no: int, v: dict[str, str], today: dt.date) -> tuple[dict,
     return values, errors
 
 
+def _directory_organizations(names: list[str]) -> dict[str, Organization]:
+    """The community organizations in CareCoord that directory entries name, by lower-cased name:
+    an entry is linked (takes referrals here, may be a transport vendor) only where exactly one
+    community organization has that name; two of the same name link neither."""
+    found: dict[str, list[Organization]] = {}
+    lowered = {n.lower() for n in names if n}
+    community = Organization.objects.filter(kind=Organization.Kind.COMMUNITY).annotate(lowered=Lower("name"))
+    for org in community.filter(lowered__in=lowered):
+        found.setdefault(org.lowered, []).append(org)
+    return {name: orgs[0] for name, orgs in found.items() if len(orgs) == 1}
+
+
 @transaction.atomic
 def resources_import_csv(*, actor: Actor, stream: IO[bytes]) -> Result:
     """Check and apply a directory file for the actor's plan: all or nothing, every bad row
@@ -378,14 +391,12 @@ def resources_import_csv(*, actor: Actor, stream: IO[bytes]) -> Result:
         (s.organization_name.lower(), s.name.lower()): s
         for s in CommunityService.objects.filter(plan=plan).select_for_update()
     }
-    orgs = {
-        o.name.lower(): o
-        for o in Organization.objects.filter(
-            kind=Organization.Kind.COMMUNITY, name__in=[v["organization_name"] for v in wanted.values()]
-        )
-    }
+    orgs = _directory_organizations([v["organization_name"] for v in wanted.values()])
     new, changed = [], []
-    fields = [f for f in next(iter(wanted.values()), {}) if f != "organization_name"] + ["organization"]
+    # A file lists services; whether an entry is shown is kept by hand (unlisting), so a file sent
+    # again does not list again what plan staff took out of searches.
+    fields = [f for f in next(iter(wanted.values()), {}) if f not in ("organization_name", "is_active")]
+    fields.append("organization")
     for key, values in wanted.items():
         values = {**values, "organization": orgs.get(key[0])}
         service = existing.get(key)
@@ -435,9 +446,9 @@ def resource_save(*, actor: Actor, service: CommunityService | None, values: dic
     if problems:
         raise ValidationError(problems)
     fields["is_active"] = values.get("is_active") in (True, "on", "true", "1")
-    fields["organization"] = Organization.objects.filter(
-        kind=Organization.Kind.COMMUNITY, name__iexact=fields["organization_name"]
-    ).first()
+    fields["organization"] = _directory_organizations([fields["organization_name"]]).get(
+        fields["organization_name"].lower()
+    )
     created = service is None
     if created:
         service = CommunityService(plan=plan)

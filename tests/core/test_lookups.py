@@ -26,3 +26,17 @@ def test_any_works_on_a_foreign_key(world):
 
     rows = Attribution.objects.filter(member_id__any=[world.m_a1.pk, world.m_a2.pk])
     assert set(rows.values_list("member_id", flat=True)) == {world.m_a1.pk, world.m_a2.pk}
+
+
+def test_any_refuses_what_is_not_a_list_of_values_and_leaves_out_none(world):
+    from django.db.models import F, OuterRef
+
+    for bad in ("123", {"a": 1}, F("pk"), OuterRef("pk"), Member.objects.values("pk"), 5):
+        with pytest.raises(TypeError):
+            list(Member.objects.filter(pk__any=bad))
+    everyone = Member.objects.count()
+    assert Member.objects.exclude(pk__any=[world.m_a1.pk, None]).count() == everyone - 1
+    assert set(Member.objects.filter(pk__any=[world.m_a1, world.m_b1]).values_list("pk", flat=True)) == {
+        world.m_a1.pk,
+        world.m_b1.pk,
+    }

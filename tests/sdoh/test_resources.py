@@ -167,3 +167,22 @@ def test_practices_and_other_plans_cannot_keep_the_directory(world, client_for):
         assert client_for(user).get(url).status_code == 404
     assert client_for(world.p1_contact).post("/resources/new/", _entry(world)).status_code == 403
     assert CommunityService.objects.get().name == "Groceries"
+
+
+def test_a_file_sent_again_keeps_an_entry_unlisted_and_a_shared_name_links_nobody(world, client_for):
+    from tests.conftest import make_org
+
+    row = f"Twin Pantry,Groceries,food_insecurity,en,68101,{world.plan_a.local_date()}"
+    make_org("community", "Twin Pantry")
+    make_org("community", "twin pantry")  # two organizations of one name: which one takes referrals?
+    _import(world, row)
+    service = CommunityService.objects.get()
+    assert service.organization is None
+    client = client_for(world.a_cm)
+    unlisted = _entry(world, organization="Twin Pantry", service="Groceries", zip_codes="68101", is_active="")
+    assert client.post(f"/resources/{service.public_id}/edit/", unlisted).status_code == 302
+    service.refresh_from_db()
+    assert (service.is_active, service.organization) == (False, None)
+    _import(world, row)  # the same file again: still unlisted
+    service.refresh_from_db()
+    assert service.is_active is False
