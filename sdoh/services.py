@@ -630,26 +630,39 @@ def social_referral_create(
         plan_id=member.plan_id,
         payload={"referral_id": referral.pk},
     )
-    staff = User.objects.filter(organization=organization, is_active=True)
-    notifications.notify(
-        recipients=list(staff),
-        kind="sdoh.referral_in",
-        title=f"New {referral.get_kind_display().lower()} referral from {member.plan.name}",
-        url=reverse("social-referral-detail", args=[referral.public_id]),
-        plan_id=member.plan_id,
-        email=True,
+    _tell_organization(
+        referral,
+        f"New {referral.get_kind_display().lower()} referral from {member.plan.name}",
         dedupe_key=f"social-referral-in:{referral.pk}",
+        email=True,
     )
+    _audit(actor, referral, Action.CREATE, f"Referred to {organization.name}")
+    return referral
+
+
+def _tell_organization(referral: SocialReferral, title: str, *, dedupe_key: str, email: bool = False) -> None:
+    """The receiving organization's staff hear (no member named in the title)."""
+    notifications.notify(
+        recipients=list(User.objects.filter(organization_id=referral.organization_id, is_active=True)),
+        kind="sdoh.referral_in",
+        title=title,
+        url=reverse("social-referral-detail", args=[referral.public_id]),
+        plan_id=referral.plan_id,
+        email=email,
+        dedupe_key=dedupe_key,
+    )
+
+
+def _audit(actor: Actor, referral: SocialReferral, action: str, summary: str) -> None:
     audit.record(
         actor=actor,
-        action=Action.CREATE,
+        action=action,
         object_type="social_referral",
         object_id=referral.public_id,
-        plan_id=member.plan_id,
-        member_id=member.pk,
-        summary=f"Referred to {organization.name}",
+        plan_id=referral.plan_id,
+        member_id=referral.member_id,
+        summary=summary,
     )
-    return referral
 
 
 def _org_may(actor: Actor, referral: SocialReferral) -> None:
@@ -701,15 +714,7 @@ def social_referral_move(*, actor: Actor, referral: SocialReferral, to: str, rea
             outcome_at=now,
             outcome_by=actor.user,
         )
-    audit.record(
-        actor=actor,
-        action=Action.UPDATE,
-        object_type="social_referral",
-        object_id=referral.public_id,
-        plan_id=referral.plan_id,
-        member_id=referral.member_id,
-        summary=f"{SocialReferral.Status(before).label} → {SocialReferral.Status(to).label}",
-    )
+    _audit(actor, referral, Action.UPDATE, f"{SocialReferral.Status(before).label} → {SocialReferral.Status(to).label}")
     return referral
 
 
@@ -733,23 +738,12 @@ def social_referral_cancel(*, actor: Actor, referral: SocialReferral, reason: st
     deadlines.cancel(key=f"social-referral:{referral.pk}:response")
     _event(referral, actor, before, referral.status, referral.status_reason)
     # The organization stops work on it: its staff hear (no member named in the title).
-    notifications.notify(
-        recipients=list(User.objects.filter(organization_id=referral.organization_id, is_active=True)),
-        kind="sdoh.referral_in",
-        title=f"A referral from {actor.organization.name} was cancelled",
-        url=reverse("social-referral-detail", args=[referral.public_id]),
-        plan_id=referral.plan_id,
+    _tell_organization(
+        referral,
+        f"A referral from {actor.organization.name} was cancelled",
         dedupe_key=f"social-referral-cancelled:{referral.pk}",
     )
-    audit.record(
-        actor=actor,
-        action=Action.UPDATE,
-        object_type="social_referral",
-        object_id=referral.public_id,
-        plan_id=referral.plan_id,
-        member_id=referral.member_id,
-        summary=f"{SocialReferral.Status(before).label} → Cancelled",
-    )
+    _audit(actor, referral, Action.UPDATE, f"{SocialReferral.Status(before).label} → Cancelled")
     return referral
 
 
