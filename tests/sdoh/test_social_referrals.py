@@ -261,3 +261,16 @@ def test_insiders_who_do_not_move_referrals_get_403_and_a_cancel_is_told_and_aud
     assert answer.status_code == 200
     assert Notification.objects.filter(kind="sdoh.referral_in", recipient=agency_staff, title__contains="cancelled")
     assert AuditEvent.objects.filter(object_type="social_referral", summary="Requested → Cancelled").count() == 1
+
+
+def test_opening_the_referral_marks_it_received_but_a_prefetch_does_not(world, housing, client_for):
+    need, agency, agency_staff = housing
+    referral = _refer(world, need, agency)
+    client = client_for(agency_staff)
+    url = f"/social-referrals/{referral.public_id}/"
+    assert client.get(url, HTTP_SEC_PURPOSE="prefetch;prerender").status_code == 200
+    referral.refresh_from_db()
+    assert referral.status == "requested"
+    client.get(url)
+    referral.refresh_from_db()
+    assert referral.status == "received"
