@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import ssl
 from collections.abc import Callable
@@ -96,8 +97,24 @@ class FrameDecoder:
 
 
 # Bytes in → the ACK, as text (sent as UTF-8) or as bytes already encoded in the message's charset.
-# (frame payload, the common name of the sender's TLS certificate or None) -> the ACK
-Handler = Callable[[bytes, str | None], str | bytes]
+@dataclass(frozen=True)
+class ClientCertificate:
+    """The verified certificate a sender presented under mutual TLS: its common name (None unless
+    exactly one) and the SHA-256 fingerprint of the certificate itself."""
+
+    common_name: str | None
+    sha256: str
+
+    def matches(self, binding: str) -> bool:
+        """`binding` as a feed keeps it: "sha256:<hex>" (colons allowed) for this very
+        certificate, or a common name."""
+        if binding.lower().startswith("sha256:"):
+            return binding[7:].replace(":", "").lower() == self.sha256
+        return self.common_name is not None and binding == self.common_name
+
+
+# (frame payload, the sender's verified TLS certificate or None) -> the ACK
+Handler = Callable[[bytes, ClientCertificate | None], str | bytes]
 
 
 def reject_text(reason: str) -> bytes:
@@ -121,10 +138,10 @@ class Listener:
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mllp")
         self.connections = 0
 
-    def _handle(self, payload: bytes, client_subject: str | None) -> bytes:
+    def _handle(self, payload: bytes, client: ClientCertificate | None) -> bytes:
         """Runs in a worker thread. Whatever goes wrong, the sender gets an ACK, never silence."""
         try:
-            ack = self.handler(payload, client_subject)
+            ack = self.handler(payload, client)
         except Exception:
             log.exception("MLLP handler failed")
             ack = hl7v2.build_ack(None, hl7v2.AE, "internal error; the message was not applied")
@@ -132,7 +149,7 @@ class Listener:
 
     async def serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
-        client_subject = certificate_name(writer.get_extra_info("peercert"))
+        client = client_certificate(writer.get_extra_info("ssl_object"))
         decoder = FrameDecoder(self.max_frame_bytes)
         loop = asyncio.get_running_loop()
         self.connections += 1
@@ -155,7 +172,7 @@ class Listener:
                         if item.fatal:
                             return
                         continue
-                    ack = await loop.run_in_executor(self.executor, self._handle, item, client_subject)
+                    ack = await loop.run_in_executor(self.executor, self._handle, item, client)
                     writer.write(frame(ack))
                     await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError) as exc:
@@ -178,6 +195,16 @@ def certificate_name(peercert: dict | None) -> str | None:
     and None for a certificate with several CNs (which one names the sender is a guess)."""
     names = [value for rdn in (peercert or {}).get("subject", ()) for key, value in rdn if key == "commonName"]
     return names[0] if len(names) == 1 else None
+
+
+def client_certificate(ssl_object: ssl.SSLObject | None) -> ClientCertificate | None:
+    """The sender's verified certificate on a TLS connection; None on plain TCP or without one."""
+    if ssl_object is None:
+        return None
+    der = ssl_object.getpeercert(binary_form=True)
+    if not der:
+        return None
+    return ClientCertificate(certificate_name(ssl_object.getpeercert()), hashlib.sha256(der).hexdigest())
 
 
 def server_tls(*, cert: str, key: str, client_ca: str | None = None) -> ssl.SSLContext:

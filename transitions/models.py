@@ -33,9 +33,10 @@ class AdtFeed(models.Model):
         "MLLP client certificate (CN)",
         max_length=200,
         blank=True,
-        help_text="The common name of the certificate the facility's MLLP sender presents under mutual TLS "
-        "(mllp_listen --tls-client-ca). Set, its messages are taken over MLLP only on such a connection: "
-        "nobody else can send as this facility.",
+        help_text="The certificate the facility's MLLP sender presents under mutual TLS (mllp_listen "
+        "--tls-client-ca): sha256:<fingerprint> for that very certificate (best: no other certificate, "
+        "whatever it is called, matches), or its common name. Set, the facility's messages are taken "
+        "over MLLP only on such a connection.",
     )
     is_active = models.BooleanField(default=True)
 

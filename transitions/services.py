@@ -27,6 +27,7 @@ from django.utils import timezone
 from core import audit
 from interop import hl7v2
 from interop.hl7v2 import AA, AE, HL7Error
+from interop.mllp import ClientCertificate
 from members.models import Member
 from organizations.access import Actor
 from transitions import episodes, matching
@@ -150,11 +151,16 @@ def _answer(message: hl7v2.Message | None, row: AdtMessage | None, code: str, te
 
 
 def adt_receive(
-    *, raw: bytes, transport: str, actor: Actor, max_bytes: int | None = None, tls_subject: str | None = None
+    *,
+    raw: bytes,
+    transport: str,
+    actor: Actor,
+    max_bytes: int | None = None,
+    tls_client: ClientCertificate | None = None,
 ) -> Received:
-    """Store one message as received, apply it if we can, and say what to answer. `tls_subject`:
-    over MLLP with mutual TLS, the common name of the sender's certificate (a feed that names one
-    takes messages only from it)."""
+    """Store one message as received, apply it if we can, and say what to answer. `tls_client`:
+    over MLLP with mutual TLS, the sender's certificate (a feed bound to one takes messages only
+    from it)."""
     from django.conf import settings
 
     limit = max_bytes or settings.HL7_MAX_MESSAGE_BYTES
@@ -179,7 +185,7 @@ def adt_receive(
             _audit_receive(actor, row)
         return _answer(None, row, exc.code, exc.text, error=exc)
     return _receive_parsed(
-        message=message, raw_text=message.text, transport=transport, actor=actor, tls_subject=tls_subject
+        message=message, raw_text=message.text, transport=transport, actor=actor, tls_client=tls_client
     )
 
 
@@ -202,13 +208,13 @@ def _audit_receive(actor: Actor, row: AdtMessage) -> None:
 
 
 def _receive_parsed(
-    *, message: hl7v2.Message, raw_text: str, transport: str, actor: Actor, tls_subject: str | None = None
+    *, message: hl7v2.Message, raw_text: str, transport: str, actor: Actor, tls_client: ClientCertificate | None = None
 ) -> Received:
     for attempt in range(2):
         try:
             with transaction.atomic():
                 return _receive_once(
-                    message=message, raw_text=raw_text, transport=transport, actor=actor, tls_subject=tls_subject
+                    message=message, raw_text=raw_text, transport=transport, actor=actor, tls_client=tls_client
                 )
         except IntegrityError:
             # Two copies of one message raced past the duplicate check; the loser retries and
@@ -234,7 +240,7 @@ def _reject(message, *, raw_text, transport, actor, feed, error: HL7Error) -> Re
 
 
 def _receive_once(
-    *, message: hl7v2.Message, raw_text: str, transport: str, actor: Actor, tls_subject: str | None = None
+    *, message: hl7v2.Message, raw_text: str, transport: str, actor: Actor, tls_client: ClientCertificate | None = None
 ) -> Received:
     common = {"raw_text": raw_text, "transport": transport, "actor": actor}
     # 2. Which facility.
@@ -287,7 +293,7 @@ def _receive_once(
                 ),
                 **common,
             )
-        if feed.tls_client_subject and feed.tls_client_subject != tls_subject:
+        if feed.tls_client_subject and not (tls_client and tls_client.matches(feed.tls_client_subject)):
             # The facility sends under its own certificate: anyone else naming it in MSH-4 is refused.
             return _reject(
                 message,

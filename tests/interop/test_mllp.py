@@ -299,8 +299,12 @@ def test_a_feed_bound_to_its_certificate_takes_messages_only_from_it(world, tls_
     """The hospital's feed names its certificate: its messages are applied from a connection
     carrying that certificate, and refused (AR, naming mutual TLS) from another trusted sender's
     certificate or from plain MLLP, so nobody else can send as the hospital."""
+    import hashlib
+    import ssl
+
     feed = make_feed(world)
-    feed.tls_client_subject = "General Hospital ADT"
+    der = ssl.PEM_cert_to_DER_cert((pki / "hospital.pem").read_text())
+    feed.tls_client_subject = "sha256:" + hashlib.sha256(der).hexdigest()  # this very certificate
     feed.save()
     pid3 = f"{world.m_a1.member_number}^^^PLANA^MB"
     assert _msa(_send_over_tls(tls_listener, pki, "hospital", adt("A01", pid3=pid3, control_id="OK1"))) == (

@@ -273,23 +273,30 @@ def test_msh4_naming_two_registered_facilities_is_refused_over_http_and_mllp(wor
 
 
 def test_a_bound_feed_refuses_a_message_without_its_certificate_in_process(world):
+    from interop.mllp import ClientCertificate
     from organizations.access import Actor
     from transitions import services
     from transitions.models import Transport
 
     feed = make_feed(world)
-    feed.tls_client_subject = "General Hospital ADT"
-    feed.save()
+    hospital = ClientCertificate("General Hospital ADT", "ab" * 32)
+    same_name = ClientCertificate("General Hospital ADT", "cd" * 32)  # another certificate, same CN
     pid3 = f"{world.m_a1.member_number}^^^PLANA^MB"
-    for subject, control_id, code in (
-        (None, "B1", "AR"),
-        ("Other Clinic ADT", "B2", "AR"),
-        ("General Hospital ADT", "B3", "AA"),
-    ):
+    cases = (
+        ("General Hospital ADT", None, "AR"),
+        ("General Hospital ADT", ClientCertificate("Other Clinic ADT", "ef" * 32), "AR"),
+        ("General Hospital ADT", hospital, "AA"),
+        ("sha256:" + ":".join(["AB"] * 32), hospital, "AA"),  # by fingerprint, as openssl prints it
+        ("sha256:" + "ab" * 32, same_name, "AR"),  # the name alone does not pass a fingerprint binding
+    )
+    for n, (binding, client, code) in enumerate(cases):
+        feed.tls_client_subject = binding
+        feed.save()
+        control_id = f"B{n}"
         got = services.adt_receive(
             raw=adt("A01", pid3=pid3, control_id=control_id).encode(),
             transport=Transport.MLLP,
             actor=Actor.system(),
-            tls_subject=subject,
+            tls_client=client,
         )
-        assert f"|{code}|{control_id}" in got.ack.replace("\r", "|"), got.ack
+        assert f"|{code}|{control_id}" in got.ack.replace("\r", "|"), (binding, got.ack)

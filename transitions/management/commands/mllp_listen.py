@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 
-from interop.mllp import Listener, server_tls
+from interop.mllp import ClientCertificate, Listener, server_tls
 from organizations.access import Actor
 from transitions import services
 from transitions.models import Transport
@@ -19,15 +19,13 @@ from transitions.models import Transport
 log = logging.getLogger("transitions.mllp")
 
 
-def handle_frame(payload: bytes, client_subject: str | None = None) -> bytes:
+def handle_frame(payload: bytes, client: ClientCertificate | None = None) -> bytes:
     """One message in a worker thread: a fresh or healthy connection before, none leaked after.
     The ACK goes back in the charset the message came in (it echoes the message's MSH fields).
-    `client_subject`: the CN of the sender's certificate under mutual TLS."""
+    `client`: the sender's certificate under mutual TLS."""
     close_old_connections()
     try:
-        result = services.adt_receive(
-            raw=payload, transport=Transport.MLLP, actor=Actor.system(), tls_subject=client_subject
-        )
+        result = services.adt_receive(raw=payload, transport=Transport.MLLP, actor=Actor.system(), tls_client=client)
     finally:
         close_old_connections()
     charset = result.message.charset if result.message is not None and result.message.charset else "utf-8"
