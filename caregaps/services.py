@@ -294,7 +294,7 @@ def _apply(actor: Actor, plan: Organization, wanted: dict, result: Result, *, so
     result.created, result.updated = len(new), len(changed)
     attributed_practices_schedule(plan)  # every import keeps the nightly refresh on the clock
     if new:
-        _gaps_made(plan, new)
+        attributed_practices_refresh(plan_id=plan.pk, member_ids=[g.member_id for g in new])
         _tell_practices(plan, [g.member_id for g in new])
     if any(g.due_date and g.status == Status.OPEN for g in new):
         reminders_schedule(plan)
@@ -402,12 +402,6 @@ def _hold_attributions(plan: Organization) -> None:
         hold_member_periods(cursor, plan.pk)
 
 
-def _gaps_made(plan: Organization, made: list[CareGap]) -> None:
-    """What every new gap needs, however it came: its practice, and the nightly refresh on the clock."""
-    attributed_practices_refresh(plan_id=plan.pk, member_ids=[g.member_id for g in made])
-    attributed_practices_schedule(plan)
-
-
 def _tell_practices(plan: Organization, member_ids: list[int]) -> None:
     """A new report: each practice with new gaps for its patients hears how many, once per import
     (its contacts in the inbox, the designated point of contact by email too; no member named)."""
@@ -500,7 +494,8 @@ def gaps_from_workflows(*, plan: Organization, gaps: list[WorkflowGap]) -> int:
         summaries=[f"Care gap opened by a workflow: {g.measure.code}" for g in made],
     )
     if made:
-        _gaps_made(plan, made)
+        attributed_practices_refresh(plan_id=plan.pk, member_ids=[g.member_id for g in made])
+        attributed_practices_schedule(plan)
         reminders_schedule(plan)
     return len(made)
 

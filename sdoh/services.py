@@ -761,17 +761,11 @@ def social_referral_may_move(actor: Actor, referral: SocialReferral) -> bool:
 def social_referral_allowed(actor: Actor, referral: SocialReferral) -> list[str]:
     """The moves this person may make on the referral now: the receiving organization answers
     (ORG_MOVES), the referring plan cancels while it is open; nobody else moves it."""
-    org = actor.organization
-    if org is not None and org.pk == referral.organization_id and actor.can("organizations.answer_social_referrals"):
+    if not social_referral_may_move(actor, referral):
+        return []
+    if actor.organization.pk == referral.organization_id:
         return sorted(ORG_MOVES.get(referral.status, set()))
-    if (
-        actor.is_plan_staff
-        and org.pk == referral.plan_id
-        and referral.status in SocialReferral.OPEN
-        and actor.can("organizations.make_social_referrals")
-    ):
-        return [SocialReferral.Status.CANCELLED]
-    return []
+    return [SocialReferral.Status.CANCELLED] if referral.status in SocialReferral.OPEN else []
 
 
 def social_referral_transition(*, actor: Actor, referral: SocialReferral, to: str, reason: str = "") -> SocialReferral:

@@ -281,22 +281,19 @@ def social_referral_detail(request: HttpRequest, social_referral_id: uuid.UUID) 
     actor = request.actor
     referral = selectors.access_social_referral(actor, social_referral_id)
     is_recipient = actor.organization is not None and actor.organization.pk == referral.organization_id
-    answers = is_recipient and actor.can("organizations.answer_social_referrals")
+    answers = is_recipient and services.social_referral_may_move(actor, referral)
     # The organization opening its referral has received it (Gravity's "received"), but not a
     # browser fetching the page ahead of a click: prefetches say so in Sec-Purpose / Purpose.
     prefetch = "prefetch" in (request.headers.get("Sec-Purpose") or request.headers.get("Purpose") or "")
     if answers and not prefetch and referral.status == SocialReferral.Status.REQUESTED:
         referral = services.social_referral_move(actor=actor, referral=referral, to=SocialReferral.Status.RECEIVED)
+    allowed = services.social_referral_allowed(actor, referral)
     context = {
         "referral": referral,
         "member": selectors.referral_member_view(actor, referral),
         "events": referral.events.all(),
-        "org_moves": sorted(services.ORG_MOVES.get(referral.status, set()) - {SocialReferral.Status.RECEIVED})
-        if answers
-        else [],
-        "can_cancel": actor.is_plan_staff
-        and actor.can("organizations.make_social_referrals")
-        and referral.status in SocialReferral.OPEN,
+        "org_moves": [m for m in allowed if m not in (SocialReferral.Status.RECEIVED, SocialReferral.Status.CANCELLED)],
+        "can_cancel": SocialReferral.Status.CANCELLED in allowed,
         "labels": dict(SocialReferral.Status.choices),
     }
     return render_page(request, "sdoh/social_referral.html", context)

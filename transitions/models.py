@@ -30,7 +30,7 @@ class AdtFeed(models.Model):
     )
     sending_facility = models.CharField("MSH-4 sending facility", max_length=100, unique=True)
     tls_client_subject = models.CharField(
-        "MLLP client certificate (CN)",
+        "MLLP client certificate",
         max_length=200,
         blank=True,
         help_text="The certificate the facility's MLLP sender presents under mutual TLS (mllp_listen "

@@ -239,74 +239,46 @@ def _reject(message, *, raw_text, transport, actor, feed, error: HL7Error) -> Re
     return _answer(message, row, error.code, error.text, error=error)
 
 
+def _facility_error(problem: str) -> HL7Error:
+    """A refusal of the sender's facility: AR, pointing at MSH-4."""
+    return HL7Error(problem, segment="MSH", field=4, condition=hl7v2.ERR_UNKNOWN_KEY)
+
+
 def _receive_once(
     *, message: hl7v2.Message, raw_text: str, transport: str, actor: Actor, tls_client: ClientCertificate | None = None
 ) -> Received:
     common = {"raw_text": raw_text, "transport": transport, "actor": actor}
-    # 2. Which facility.
+    # 2. Which facility: the feed MSH-4 names, and over HTTP the account's own.
+    account_feed = None
     if transport == Transport.HTTP:
-        feed = _actor_feed(actor)
-        if feed is None:
+        account_feed = _actor_feed(actor)
+        if account_feed is None:
             raise PermissionDenied("This account's organization has no ADT feed.")
+    try:
+        named = _find_feed(message)
+    except AmbiguousFacility as exc:
+        return _reject(message, feed=account_feed, error=_facility_error(str(exc)), **common)
+    if account_feed is not None:
+        feed = account_feed
         namespace, universal = _facility_key(message)
-        try:
-            named = _find_feed(message)
-        except AmbiguousFacility as exc:
-            return _reject(
-                message,
-                feed=feed,
-                error=HL7Error(str(exc), segment="MSH", field=4, condition=hl7v2.ERR_UNKNOWN_KEY),
-                **common,
-            )
         if feed.sending_facility not in (namespace, universal) or (named is not None and named.pk != feed.pk):
-            return _reject(
-                message,
-                feed=feed,
-                error=HL7Error(
-                    f"sending facility {namespace or universal!r} is not this account's facility "
-                    f"({feed.sending_facility!r})",
-                    segment="MSH",
-                    field=4,
-                    condition=hl7v2.ERR_UNKNOWN_KEY,
-                ),
-                **common,
+            problem = (
+                f"sending facility {namespace or universal!r} is not this account's facility "
+                f"({feed.sending_facility!r})"
             )
+            return _reject(message, feed=feed, error=_facility_error(problem), **common)
     else:
-        try:
-            feed = _find_feed(message)
-        except AmbiguousFacility as exc:
-            return _reject(
-                message,
-                feed=None,
-                error=HL7Error(str(exc), segment="MSH", field=4, condition=hl7v2.ERR_UNKNOWN_KEY),
-                **common,
-            )
+        feed = named
         if feed is None:
-            return _reject(
-                message,
-                feed=None,
-                error=HL7Error(
-                    f"sending facility {message.sending_facility!r} is not registered for ADT",
-                    segment="MSH",
-                    field=4,
-                    condition=hl7v2.ERR_UNKNOWN_KEY,
-                ),
-                **common,
-            )
+            problem = f"sending facility {message.sending_facility!r} is not registered for ADT"
+            return _reject(message, feed=None, error=_facility_error(problem), **common)
         if feed.tls_client_subject and not (tls_client and tls_client.matches(feed.tls_client_subject)):
             # The facility sends under its own certificate: anyone else naming it in MSH-4 is refused.
-            return _reject(
-                message,
-                feed=feed,
-                error=HL7Error(
-                    f"sending facility {feed.sending_facility!r} sends only over mutual TLS with its own "
-                    "certificate, and this connection does not carry it",
-                    segment="MSH",
-                    field=4,
-                    condition=hl7v2.ERR_UNKNOWN_KEY,
-                ),
-                **common,
+            problem = (
+                f"sending facility {feed.sending_facility!r} sends only over mutual TLS with its own "
+                "certificate, and this connection does not carry it"
             )
+            return _reject(message, feed=feed, error=_facility_error(problem), **common)
     # 3. What we take.
     if message.message_type != "ADT":
         return _reject(

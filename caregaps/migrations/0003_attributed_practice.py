@@ -6,17 +6,15 @@ import zoneinfo
 import django.db.models.deletion
 from django.db import migrations, models
 
-# Each gap's practice as of today in its plan's time zone (caregaps.services._REFRESH_PRACTICES at
-# the time of writing), then each plan with gaps gets its nightly refresh on the clock.
+# Each gap's practice and the end of its attribution, as of today in its plan's time zone
+# (caregaps.services._REFRESH_PRACTICES at the time of writing; only gaps whose member has an
+# attribution in force are written), then each plan with gaps gets its nightly refresh on the clock.
 FILL = """
-UPDATE caregaps_caregap g SET practice_id = (
-    SELECT a.practice_id FROM members_attribution a
-    WHERE a.member_id = g.member_id AND a.plan_id = g.plan_id
-      AND a.start_date <= (timezone(o.timezone, now()))::date
-      AND (a.end_date IS NULL OR a.end_date >= (timezone(o.timezone, now()))::date)
-    ORDER BY a.start_date DESC LIMIT 1
-)
-FROM organizations_organization o WHERE o.id = g.plan_id
+UPDATE caregaps_caregap g SET practice_id = a.practice_id, practice_until = a.end_date
+FROM organizations_organization o, members_attribution a
+WHERE o.id = g.plan_id AND a.member_id = g.member_id AND a.plan_id = g.plan_id
+  AND a.start_date <= (timezone(o.timezone, now()))::date
+  AND (a.end_date IS NULL OR a.end_date >= (timezone(o.timezone, now()))::date)
 """
 
 
@@ -54,13 +52,23 @@ class Migration(migrations.Migration):
             name='practice',
             field=models.ForeignKey(blank=True, db_index=False, help_text="The practice the member is attributed to today, kept by attributed_practices_refresh (on import, on roster changes and nightly): what the report's counts and filters narrow by. Who may see the gap is still decided on the attribution itself (caregaps.querysets).", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='organizations.organization'),
         ),
+        migrations.AddField(
+            model_name='caregap',
+            name='practice_until',
+            field=models.DateField(blank=True, help_text='The end of that attribution (none: open-ended), so counts by practice stop with it on the day.', null=True),
+        ),
+        migrations.RunPython(fill, migrations.RunPython.noop),
+        # The indexes after the fill, so the fill does not maintain them row by row.
         migrations.AddIndex(
             model_name='caregap',
-            index=models.Index(fields=['practice', 'measure', 'status'], name='care_gap_practice_measure'),
+            index=models.Index(fields=['practice', 'measure', 'status'], include=('plan', 'practice_until'), name='care_gap_practice_measure'),
         ),
         migrations.AddIndex(
             model_name='caregap',
             index=models.Index(fields=['practice', '-opened_at', '-id'], name='care_gap_practice_recent'),
         ),
-        migrations.RunPython(fill, migrations.RunPython.noop),
+        migrations.AddIndex(
+            model_name='caregap',
+            index=models.Index(fields=['plan', '-opened_at', '-id'], name='care_gap_plan_recent'),
+        ),
     ]

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='adtfeed',
             name='tls_client_subject',
-            field=models.CharField(blank=True, help_text="The common name of the certificate the facility's MLLP sender presents under mutual TLS (mllp_listen --tls-client-ca). Set, its messages are taken over MLLP only on such a connection: nobody else can send as this facility.", max_length=200, verbose_name='MLLP client certificate (CN)'),
+            field=models.CharField(blank=True, help_text="The certificate the facility's MLLP sender presents under mutual TLS (mllp_listen --tls-client-ca): sha256:<fingerprint> for that very certificate (best: no other certificate, whatever it is called, matches), or its common name. Set, the facility's messages are taken over MLLP only on such a connection.", max_length=200, verbose_name='MLLP client certificate'),
         ),
     ]
