@@ -16,8 +16,10 @@ the plan's referrals and only tops up to the target.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +40,7 @@ OPEN_STATUSES = ("submitted", "acknowledged", "triaged", "assigned", "outreach")
 CLOSED_STATUSES = ("enrolled", "declined", "not_eligible", "unable_to_reach", "cancelled")
 _OPEN_SQL = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
 _CHECKBOX = re.compile(r'name="referrals" value="([0-9a-f-]{36})"')
+_COUNT = re.compile(r'<span class="badge">(\d+)</span>')
 
 
 # Generation --------------------------------------------------------------------------------------
@@ -371,41 +374,74 @@ def ensure_referrals(*, target: int, say: Callable[[str], None]) -> Generation:
 
 
 # The raw SQL baseline ----------------------------------------------------------------------------
+# Each case's page also gets one hand-written SELECT: timed bare (execute + fetchall), and behind
+# bench/raw_pages.py, which serves the same page from it through the same sign-in, middleware and
+# template or JSON (the "raw-SQL page"). The target ratio is the product page to its raw-SQL page:
+# the cost of the ORM and of the queue's code over hand-written SQL, on the same request.
 
-RAW_SELECT = """
-SELECT r.id, r.public_id, r.status, r.urgency, r.priority, r.queue_rank, r.program, r.source,
-       r.submitted_at, r.status_changed_at, r.due_at, r.due_step, r.missed_deadlines, r.reason,
-       m.public_id, m.first_name, m.last_name, m.member_number,
-       p.name,
-       r.assigned_to_id, u.first_name, u.last_name
+_FROM = """
 FROM referrals_referral r
 JOIN members_member m ON m.id = r.member_id
 LEFT JOIN organizations_organization p ON p.id = r.referring_practice_id
-LEFT JOIN organizations_user u ON u.id = r.assigned_to_id
-WHERE r.plan_id = %(plan)s AND {where}
-ORDER BY r.queue_rank, r.submitted_at, r.id
-LIMIT %(limit)s
+LEFT JOIN organizations_user u ON u.id = r.assigned_to_id"""
+_ORDER = "ORDER BY r.queue_rank, r.submitted_at, r.id\nLIMIT %(limit)s"
+# The queue page: selectors.ROW_FIELDS, then a row per open status with its count under the same
+# filters but the status one (as referrals.selectors.status_counts).
+_QUEUE_COLUMNS = """r.id, r.public_id, r.status, r.urgency, r.priority, r.queue_rank, r.program, r.source,
+       r.submitted_at, r.status_changed_at, r.due_at, r.due_step, r.missed_deadlines, r.reason,
+       m.public_id AS member__public_id, m.first_name AS member__first_name,
+       m.last_name AS member__last_name, m.member_number AS member__member_number,
+       p.name AS referring_practice__name,
+       r.assigned_to_id, u.first_name AS assigned_to__first_name, u.last_name AS assigned_to__last_name"""
+QUEUE_SQL = f"""
+WITH page AS MATERIALIZED (
+    SELECT {_QUEUE_COLUMNS}{_FROM}
+    WHERE r.plan_id = %(plan)s AND {{where}}
+    {_ORDER}
+)
+SELECT page.*, NULL::varchar AS count_status, NULL::bigint AS count_n FROM page
+UNION ALL
+SELECT {", ".join(["NULL"] * 22)}, r.status, count(*)
+FROM referrals_referral r
+WHERE r.plan_id = %(plan)s AND r.status IN ({_OPEN_SQL}) AND {{count_where}}
+GROUP BY r.status
 """
-KEYSET = "(r.queue_rank, r.submitted_at, r.id) > (%(rank)s, %(submitted)s::timestamptz, %(id)s)"
+# The API list: referrals.api.serializers.LIST_VALUES.
+API_SQL = f"""
+SELECT r.id, r.public_id, r.status, r.source, r.reason, r.urgency, r.priority, r.queue_rank, r.program,
+       r.skill_needed, r.due_at, r.submitted_at, r.status_changed_at, r.outcome_reason,
+       m.public_id AS member__public_id, m.member_number AS member__member_number,
+       p.name AS referring_practice__name, r.assigned_to_id, u.first_name AS assigned_to__first_name,
+       u.last_name AS assigned_to__last_name, u.username AS assigned_to__username,
+       l.public_id AS linked_to__public_id{_FROM}
+LEFT JOIN referrals_referral l ON l.id = r.linked_to_id
+WHERE r.plan_id = %(plan)s AND {{where}}
+{_ORDER}
+"""
 
 
 @dataclass(frozen=True)
-class RawQuery:
-    """One hand-written SELECT for a page: the queue's columns, its filter, its order, LIMIT n."""
+class RawPage:
+    """One case's hand-written SELECT: LIMIT size + 1 rows in queue order (the extra row says
+    whether there is a next page), then, for the page, a row per open status with its count
+    (count_status / count_n set, the rest NULL)."""
 
-    where: str
+    sql: str
     params: tuple[tuple[str, object], ...]
-
-    @property
-    def sql(self) -> str:
-        return RAW_SELECT.format(where=self.where)
+    size: int
+    after_cursor: bool  # a page reached by a cursor has a link back
 
     def as_params(self) -> dict:
         return dict(self.params)
 
 
-def _raw(plan_id: int, size: int, *, where: list[str], cursor: str | None = None) -> RawQuery:
-    params: dict[str, object] = {"plan": plan_id, "limit": size}
+KEYSET = "(r.queue_rank, r.submitted_at, r.id) > (%(rank)s, %(submitted)s::timestamptz, %(id)s)"
+
+
+def _raw(plan_id: int, size: int, *, api: bool, where: list[str], cursor: str | None = None) -> RawPage:
+    """The hand-written SELECT of one page: `where` are its filters (the status one first, if any),
+    `cursor` the page's position (a forward cursor, as the deep pages are reached)."""
+    params: dict[str, object] = {"plan": plan_id, "limit": size + 1}
     conditions = list(where)
     if cursor:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
@@ -413,12 +449,17 @@ def _raw(plan_id: int, size: int, *, where: list[str], cursor: str | None = None
             raise BenchError("Expected a forward cursor for the deep page.")
         params["rank"], params["submitted"], params["id"] = data["v"]
         conditions.append(KEYSET)
-    return RawQuery(where=" AND ".join(conditions), params=tuple(params.items()))
+    if api:
+        sql = API_SQL.format(where=" AND ".join(conditions))
+    else:
+        others = [c for c in where if not c.startswith("r.status ")] or ["TRUE"]
+        sql = QUEUE_SQL.format(where=" AND ".join(conditions), count_where=" AND ".join(others))
+    return RawPage(sql=sql, params=tuple(params.items()), size=size, after_cursor=bool(cursor))
 
 
-def measure_raw(raw: RawQuery, *, requests: int, warmup: int) -> tuple[list[float], list[str]]:
+def measure_raw(raw: RawPage, *, requests: int, warmup: int) -> tuple[list[float], list[str]]:
     """Timings (ms) of execute + fetchall through Django's connection (DEBUG off: a plain
-    psycopg cursor underneath), and the public ids it returned."""
+    psycopg cursor underneath), and the public ids of the page's rows."""
     from django.db import connection
 
     sql, params = raw.sql, raw.as_params()
@@ -433,7 +474,7 @@ def measure_raw(raw: RawQuery, *, requests: int, warmup: int) -> tuple[list[floa
             cursor.execute(sql, params)
             cursor.fetchall()
             timings.append((time.perf_counter() - started) * 1000)
-    return timings, [str(row[1]) for row in rows]
+    return timings, [str(row[1]) for row in rows if row[1] is not None][: raw.size]
 
 
 # Scenarios ---------------------------------------------------------------------------------------
@@ -444,16 +485,29 @@ class Case:
     scenario: Scenario
     size: int
     api: bool
-    raw: RawQuery
+    raw: RawPage
     pair: str = ""  # cases with the same pair differ only in page size: their query counts must match
+
+    @property
+    def raw_scenario(self) -> Scenario:
+        """The same request (query string and all) to this case's raw-SQL page."""
+        from django.urls import reverse
+
+        from bench import raw_pages
+
+        key = hashlib.sha256(self.raw.sql.encode() + repr(self.raw.params).encode()).hexdigest()[:16]
+        raw_pages.REGISTERED[key] = self.raw
+        parts = urlsplit(self.scenario.urls[0])
+        path = reverse("bench-raw-referrals" if self.api else "bench-raw-queue", args=[key])
+        return Scenario(f"{self.scenario.name} (raw SQL)", "referral", self.scenario.user, [f"{path}?{parts.query}"])
 
 
 @dataclass
 class Result:
     case: Case
     measurement: Measurement
-    raw_ms: list[float] = field(default_factory=list)
-    same_rows: bool = True
+    raw_ms: list[float] = field(default_factory=list)  # the hand-written SELECT alone
+    raw_page: Measurement | None = None  # the same page served from it
 
     @property
     def scenario(self) -> Scenario:
@@ -465,11 +519,13 @@ def _cursor_of(url: str) -> str | None:
     return values[0] if values else None
 
 
-def _page_ids(client, case: Case) -> list[str]:
-    response = _get(client, case.scenario.urls[0])
-    if case.api:
-        return [row["id"] for row in response.json()["results"]]
-    return _CHECKBOX.findall(response.content.decode())
+def _shown(client, url: str, api: bool) -> tuple:
+    """What a page shows: the API's results, or the queue's row ids and per-status counts."""
+    response = _get(client, url)
+    if api:
+        return tuple(json.dumps(row, sort_keys=True) for row in response.json()["results"])
+    text = response.content.decode()
+    return tuple(_CHECKBOX.findall(text)), tuple(_COUNT.findall(text))
 
 
 def cases(client, plan_id: int) -> list[Case]:
@@ -487,14 +543,14 @@ def cases(client, plan_id: int) -> list[Case]:
                 Scenario(f"queue page 1, size={size}", "referral", PLAN_USER, [first]),
                 size,
                 False,
-                _raw(plan_id, size, where=open_only),
+                _raw(plan_id, size, api=False, where=open_only),
                 "queue page 1",
             ),
             Case(
                 Scenario(f"queue {deep}, size={size}", "referral", PLAN_USER, [deeper]),
                 size,
                 False,
-                _raw(plan_id, size, where=open_only, cursor=_cursor_of(deeper)),
+                _raw(plan_id, size, api=False, where=open_only, cursor=_cursor_of(deeper)),
                 f"queue {deep}",
             ),
         ]
@@ -506,14 +562,14 @@ def cases(client, plan_id: int) -> list[Case]:
                 Scenario(f"api page 1, page_size={size}", "referral", PLAN_USER, [first]),
                 size,
                 True,
-                _raw(plan_id, size, where=open_only),
+                _raw(plan_id, size, api=True, where=open_only),
                 "api page 1",
             ),
             Case(
                 Scenario(f"api {deep}, page_size={size}", "referral", PLAN_USER, [deeper]),
                 size,
                 True,
-                _raw(plan_id, size, where=open_only, cursor=_cursor_of(deeper)),
+                _raw(plan_id, size, api=True, where=open_only, cursor=_cursor_of(deeper)),
                 f"api {deep}",
             ),
         ]
@@ -523,7 +579,7 @@ def cases(client, plan_id: int) -> list[Case]:
             Scenario("queue status=triaged (size 50)", "referral", PLAN_USER, [f"{queue}?status=triaged"]),
             default_size,
             False,
-            _raw(plan_id, default_size, where=["r.status = 'triaged'"]),
+            _raw(plan_id, default_size, api=False, where=["r.status = 'triaged'"]),
         ),
         Case(
             Scenario(
@@ -534,35 +590,44 @@ def cases(client, plan_id: int) -> list[Case]:
             ),
             default_size,
             False,
-            _raw(plan_id, default_size, where=[*open_only, "r.assigned_to_id IS NULL", "r.due_at < now()"]),
+            _raw(
+                plan_id,
+                default_size,
+                api=False,
+                where=[*open_only, "r.assigned_to_id IS NULL", "r.due_at < now()"],
+            ),
         ),
     ]
     return result
 
 
 def run(*, requests: int, warmup: int, say: Callable[[str], None]) -> list[Result]:
+    from django.test.utils import override_settings
+
     from organizations.models import Organization
 
     plan = Organization.objects.get(kind=Organization.Kind.PLAN, name=PLAN_NAME)
     client = _client(PLAN_USER)
-    say("Finding the queue's deep-page cursors ...")
-    raw_cache: dict[RawQuery, tuple[list[float], list[str]]] = {}
     results = []
-    for case in cases(client, plan.pk):
-        measurement = measure(client, case.scenario, requests=requests, warmup=warmup)
-        if case.raw not in raw_cache:
-            raw_cache[case.raw] = measure_raw(case.raw, requests=requests, warmup=warmup)
-        raw_ms, raw_ids = raw_cache[case.raw]
-        page_ids = _page_ids(client, case)
-        same = page_ids == raw_ids
-        if not same:
-            say(f"  note: {case.scenario.name}: the raw SQL returned other rows than the page shows.")
-        if len(page_ids) != case.size:
-            raise BenchError(f"{case.scenario.name}: {len(page_ids)} rows on the page, expected {case.size}.")
-        ms, raw_sorted = sorted(measurement.timings_ms), sorted(raw_ms)
-        say(
-            f"  {case.scenario.name:<42} median {ms[len(ms) // 2]:8.1f} ms"
-            f"   raw SQL {raw_sorted[len(raw_sorted) // 2]:6.2f} ms"
-        )
-        results.append(Result(case, measurement, raw_ms, same))
+    with override_settings(ROOT_URLCONF="bench.urls"):  # the product's URLs and the raw-SQL pages
+        say("Finding the queue's deep-page cursors ...")
+        for case in cases(client, plan.pk):
+            raw_scenario = case.raw_scenario
+            shown = _shown(client, case.scenario.urls[0], case.api)
+            if shown != _shown(client, raw_scenario.urls[0], case.api):
+                raise BenchError(f"{case.scenario.name}: the raw-SQL page shows other rows than the page does.")
+            raw_ms, raw_ids = measure_raw(case.raw, requests=requests, warmup=warmup)
+            page_ids = [json.loads(row)["id"] for row in shown] if case.api else list(shown[0])
+            if raw_ids != page_ids:
+                raise BenchError(f"{case.scenario.name}: the hand-written SELECT returns other rows than the page.")
+            if len(page_ids) != case.size:
+                raise BenchError(f"{case.scenario.name}: {len(page_ids)} rows on the page, expected {case.size}.")
+            measurement = measure(client, case.scenario, requests=requests, warmup=warmup)
+            raw_page = measure(client, raw_scenario, requests=requests, warmup=warmup)
+            say(
+                f"  {case.scenario.name:<42} median {statistics.median(measurement.timings_ms):8.1f} ms"
+                f"   raw-SQL page {statistics.median(raw_page.timings_ms):6.1f} ms"
+                f"   SELECT alone {statistics.median(raw_ms):6.2f} ms"
+            )
+            results.append(Result(case, measurement, raw_ms, raw_page))
     return results

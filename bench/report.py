@@ -125,8 +125,8 @@ def import_table(run: ImportRun) -> str:
 
 # The referral queue ---------------------------------------------------------------------------
 
-RAW_RATIO = 3.0  # a page's median within this many times the raw SQL's median
-REFERRAL_TARGETS = (f"median < {LIST_MEDIAN_MS:g} ms", f"<= {RAW_RATIO:g}x raw SQL", "queries flat")
+RAW_RATIO = 3.0  # a page's median within this many times that of the same page served from raw SQL
+REFERRAL_TARGETS = (f"median < {LIST_MEDIAN_MS:g} ms", f"<= {RAW_RATIO:g}x raw-SQL page", "queries flat")
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,17 @@ class ReferralRow:
         return self.result.measurement
 
     @property
+    def raw_page_ms(self) -> float:
+        return median(self.result.raw_page.timings_ms)
+
+    @property
     def ratio(self) -> float:
+        """The page to the same page served from one hand-written SELECT (bench/raw_pages.py)."""
+        return median(self.result.measurement.timings_ms) / self.raw_page_ms
+
+    @property
+    def select_ratio(self) -> float:
+        """The page to that SELECT alone, outside any request."""
         return median(self.result.measurement.timings_ms) / median(self.result.raw_ms)
 
     @property
@@ -163,7 +173,7 @@ def referral_rows(results: list[ReferralResult]) -> list[ReferralRow]:
     for result in results:
         page = median(result.measurement.timings_ms)
         fast = OK if page < LIST_MEDIAN_MS else MISSED
-        near_raw = OK if page <= RAW_RATIO * median(result.raw_ms) else MISSED
+        near_raw = OK if page <= RAW_RATIO * median(result.raw_page.timings_ms) else MISSED
         pair_flat = flat.get(result.case.pair)
         queries = NONE if pair_flat is None else (OK if pair_flat else MISSED)
         table_rows.append(ReferralRow(result, (fast, near_raw, queries)))
@@ -186,15 +196,26 @@ def referral_table(table_rows: list[ReferralRow]) -> str:
             f"{p95(row.measurement.timings_ms):.1f}",
             queries_label(row.measurement.query_counts),
             f"{median(row.measurement.sql_ms):.1f}" if row.measurement.sql_ms else NONE,
-            f"{median(row.result.raw_ms):.2f}",
-            f"{p95(row.result.raw_ms):.2f}",
+            f"{row.raw_page_ms:.1f}",
             f"{row.ratio:.1f}x",
+            f"{median(row.result.raw_ms):.2f}",
+            f"{row.select_ratio:.1f}x",
             *row.verdicts,
         ]
         for row in table_rows
     ]
-    headers = ["referral queue", "median ms", "p95 ms", "queries", "SQL ms", "raw median", "raw p95", "page/raw"]
-    return _table([*headers, *REFERRAL_TARGETS], body, right=set(range(1, 8)))
+    headers = [
+        "referral queue",
+        "median ms",
+        "p95 ms",
+        "queries",
+        "SQL ms",
+        "raw-SQL page ms",
+        "page/raw page",
+        "SELECT alone ms",
+        "page/SELECT",
+    ]
+    return _table([*headers, *REFERRAL_TARGETS], body, right=set(range(1, 9)))
 
 
 # Pages measured at two sizes: the caseload dashboard, the care-plan page ---------------------------

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -48,6 +50,40 @@ def render_page(
     response = render(request, name, context, status=status)
     patch_vary_headers(response, ("HX-Request",))
     return response
+
+
+@dataclass(frozen=True)
+class FilterControl:
+    """One field of a list page's filter form, ready to write out (includes/filter_fields.html)."""
+
+    name: str
+    id: str
+    label: str
+    value: str
+    options: list[tuple[str, str, bool]]  # (value, label, selected); empty for a text box
+    errors: list[str]
+
+
+def filter_controls(form: forms.Form) -> list[FilterControl]:
+    """A filter form's fields with the selected option worked out here, once: through the widget
+    templates, or a template filter per option, the form cost a list page more than its rows.
+    A model choice field's options are one query."""
+    controls = []
+    for field in form:
+        value = field.value()
+        current = "" if value is None else str(value)
+        choices = list(getattr(field.field, "choices", None) or ())
+        controls.append(
+            FilterControl(
+                name=field.html_name,
+                id=field.auto_id,
+                label=str(field.label),
+                value=current,
+                options=[(str(v), str(label), str(v) == current) for v, label in choices],
+                errors=list(field.errors),
+            )
+        )
+    return controls
 
 
 def page_args(request: HttpRequest, default_size: int = 50) -> tuple[str | None, int]:

@@ -9,7 +9,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from core.http import apply_service_errors, bad_cursor_response, page_args, render_page, staff_view
+from core.http import apply_service_errors, bad_cursor_response, filter_controls, page_args, render_page, staff_view
 from core.pagination import BadCursor, paginate
 from members import selectors, services
 from members.filters import MemberFilter
@@ -71,7 +71,14 @@ def member_list(request: HttpRequest) -> HttpResponse:
             return bad_cursor_response(request, exc)
         shown = page.items
     selectors.audit_reads(actor, shown, via="member list", action="search" if query else "list")
-    context = {"filterset": filterset, "query": query, "page": page, "results": results, "rows": _list_rows(shown)}
+    context = {
+        "filterset": filterset,
+        "filter_controls": filter_controls(filterset.form),
+        "query": query,
+        "page": page,
+        "results": results,
+        "rows": _list_rows(shown),
+    }
     return render_page(request, "members/list.html", context, partial="member-results")
 
 

@@ -54,9 +54,20 @@ def test_queue_filters_live_in_the_url(world, client_for, crowd, params, expecte
     assert page.status_code == 200 and len(page.context["rows"]) == expected
 
 
+def test_the_filter_form_shows_what_was_asked(world, client_for, crowd):
+    page = client_for(world.a_cm).get("/referrals/", {"status": "triaged", "practice": str(world.p1.public_id)})
+    html = page.content.decode()
+    assert '<option value="triaged" selected>Triaged</option>' in html
+    assert '<option value="open">Open (all)</option>' in html  # not selected
+    assert f'<option value="{world.p1.public_id}" selected>{world.p1.name}</option>' in html
+    assert html.count(" selected>") == 8  # one per filter: the others on "Any"
+
+
 def test_a_bad_filter_value_is_named_not_ignored(world, client_for, crowd):
     page = client_for(world.a_cm).get("/referrals/", {"priority": "9"})
     assert page.context["rows"] == [] and "priority" in page.context["filterset"].errors
+    html = page.content.decode()
+    assert '<span class="errorlist" role="alert">Priority: Select a valid choice.' in html
     api = client_for(world.a_cm).get("/api/v1/referrals/", {"priority": "9"})
     assert api.status_code == 400 and "priority" in api.json()
 
