@@ -54,7 +54,8 @@ class Member(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
-    plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="members")
+    # No index of its own: every index below (the member id's, name's and birth date's) leads with it.
+    plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="members", db_index=False)
     member_number = models.CharField("member id", max_length=32)
     first_name = models.CharField(max_length=100)
     middle_name = models.CharField(max_length=100, blank=True)
