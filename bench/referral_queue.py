@@ -387,10 +387,10 @@ LEFT JOIN organizations_user u ON u.id = r.assigned_to_id"""
 _ORDER = "ORDER BY r.queue_rank, r.submitted_at, r.id\nLIMIT %(limit)s"
 # The queue page: selectors.ROW_FIELDS, then a row per open status with its count under the same
 # filters but the status one (as referrals.selectors.status_counts).
-_QUEUE_COLUMNS = """r.id, r.public_id, r.status, r.urgency, r.priority, r.queue_rank, r.program, r.source,
-       r.submitted_at, r.status_changed_at, r.due_at, r.due_step, r.missed_deadlines, r.reason,
-       m.public_id AS member__public_id, m.first_name AS member__first_name,
-       m.last_name AS member__last_name, m.member_number AS member__member_number,
+_QUEUE_COLUMNS = """r.id, r.public_id, r.status, r.priority, r.queue_rank, r.program, r.source,
+       r.submitted_at, r.status_changed_at, r.due_at, r.missed_deadlines,
+       m.first_name AS member__first_name, m.last_name AS member__last_name,
+       m.member_number AS member__member_number,
        p.name AS referring_practice__name,
        r.assigned_to_id, u.first_name AS assigned_to__first_name, u.last_name AS assigned_to__last_name"""
 QUEUE_SQL = f"""
@@ -401,7 +401,7 @@ WITH page AS MATERIALIZED (
 )
 SELECT page.*, NULL::varchar AS count_status, NULL::bigint AS count_n FROM page
 UNION ALL
-SELECT {", ".join(["NULL"] * 22)}, r.status, count(*)
+SELECT {", ".join(["NULL"] * 18)}, r.status, count(*)
 FROM referrals_referral r
 WHERE r.plan_id = %(plan)s AND r.status IN ({_OPEN_SQL}) AND {{count_where}}
 GROUP BY r.status

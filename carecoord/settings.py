@@ -134,7 +134,7 @@ CACHES = {
 AUTH_USER_MODEL = "organizations.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "organizations.backends.ModelBackend",  # Django's, loading the organization with the user
     "guardian.backends.ObjectPermissionBackend",
 ]
 PASSWORD_HASHERS = [

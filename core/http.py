@@ -72,14 +72,16 @@ def filter_controls(form: forms.Form) -> list[FilterControl]:
     for field in form:
         value = field.value()
         current = "" if value is None else str(value)
-        choices = list(getattr(field.field, "choices", None) or ())
+        # Iterated, never len() or bool(): on a model choice field each of those is a query.
+        choices = getattr(field.field, "choices", None)
+        options = [(str(v), str(label), str(v) == current) for v, label in choices] if choices is not None else []
         controls.append(
             FilterControl(
                 name=field.html_name,
                 id=field.auto_id,
                 label=str(field.label),
                 value=current,
-                options=[(str(v), str(label), str(v) == current) for v, label in choices],
+                options=options,
                 errors=list(field.errors),
             )
         )

@@ -20,11 +20,10 @@ from referrals.models import OPEN, OutreachAttempt, Referral, ReferralAttachment
 
 QUEUE_ORDER = ("queue_rank", "submitted_at", "id")
 CLOSED_ORDER = ("-status_changed_at", "-id")
-ROW_FIELDS = (
+ROW_FIELDS = (  # what a queue row shows (views._queue_rows), and both orderings' keys
     "id",
     "public_id",
     "status",
-    "urgency",
     "priority",
     "queue_rank",
     "program",
@@ -32,10 +31,7 @@ ROW_FIELDS = (
     "submitted_at",
     "status_changed_at",
     "due_at",
-    "due_step",
     "missed_deadlines",
-    "reason",
-    "member__public_id",
     "member__first_name",
     "member__last_name",
     "member__member_number",

@@ -11,6 +11,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core import audit, uploads
@@ -46,13 +48,15 @@ def _due_in(left) -> str:
     return f"{max(hours, 1)} h" if hours < 48 else f"{hours // 24} d"
 
 
-def _deadline_badge(due, missed: int, now) -> tuple[str, str, str] | None:
-    """The deadline cell as (pill class, text, title): overdue, due in, or the count missed."""
+def _deadline_badge(due, missed: int, now) -> str:
+    """The deadline cell's pill: overdue, due in (its time as the title), or the count missed.
+    Written here rather than in the template: its branches cost a queue row more than the rest."""
     if due is not None:
         if due < now:
-            return ("bad", "overdue", "")
-        return ("warn", f"due in {_due_in(due - now)}", date_format(timezone.localtime(due), "DATETIME_FORMAT"))
-    return ("", f"{missed} missed", "") if missed else None
+            return mark_safe('<span class="pill bad">overdue</span>')
+        when = date_format(timezone.localtime(due), "DATETIME_FORMAT")
+        return format_html('<span class="pill warn" title="{}">due in {}</span>', when, _due_in(due - now))
+    return format_html('<span class="pill">{} missed</span>', missed) if missed else ""
 
 
 def _queue_rows(rows: list[dict]) -> list[dict]:

@@ -54,6 +54,31 @@ def test_queue_filters_live_in_the_url(world, client_for, crowd, params, expecte
     assert page.status_code == 200 and len(page.context["rows"]) == expected
 
 
+def test_each_row_shows_its_deadline(world, client_for, crowd):
+    now = timezone.now()
+    later = now + dt.timedelta(hours=30, minutes=30)
+    Referral.objects.filter(pk=crowd[0].pk).update(due_at=now - dt.timedelta(hours=1))
+    Referral.objects.filter(pk=crowd[1].pk).update(due_at=later)
+    Referral.objects.filter(pk=crowd[2].pk).update(due_at=None, missed_deadlines=2)
+    Referral.objects.filter(pk__in=[r.pk for r in crowd[3:]]).update(due_at=None, missed_deadlines=0)
+    html = client_for(world.a_cm).get("/referrals/").content.decode()
+    cells = re.findall(r"<td>(<span class=\"pill[^<]*</span>)</td>\s*</tr>", html)  # the last cell
+    assert sorted(cells) == sorted(
+        [
+            '<span class="pill bad">overdue</span>',
+            f'<span class="pill warn" title="{_local(later, world)}">due in 30 h</span>',
+            '<span class="pill">2 missed</span>',
+        ]
+    ), cells
+
+
+def _local(when, world) -> str:
+    """As the page writes a time: the plan's zone, Django's DATETIME_FORMAT."""
+    from django.utils.formats import date_format
+
+    return date_format(when.astimezone(world.plan_a.tz), "DATETIME_FORMAT")
+
+
 def test_the_filter_form_shows_what_was_asked(world, client_for, crowd):
     page = client_for(world.a_cm).get("/referrals/", {"status": "triaged", "practice": str(world.p1.public_id)})
     html = page.content.decode()

@@ -27,6 +27,22 @@ def test_each_role_lands_on_its_own_home_page(world, client):
         assert marker in response.content, username
 
 
+def test_a_signed_in_request_loads_the_person_with_their_organization(world):
+    from django.contrib.auth import BACKEND_SESSION_KEY
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    c = Client()
+    assert c.post("/accounts/login/", {"username": "a_cm", "password": PASSWORD}).status_code == 302
+    assert c.session[BACKEND_SESSION_KEY] == "organizations.backends.ModelBackend"
+    with CaptureQueriesContext(connection) as queries:
+        assert c.get("/members/").status_code == 200
+    users = [q["sql"] for q in queries.captured_queries if 'FROM "organizations_user"' in q["sql"]]
+    assert len(users) == 1 and 'JOIN "organizations_organization"' in users[0]
+    by_id = 'WHERE "organizations_organization"."id" = '
+    assert not [q for q in queries.captured_queries if by_id in q["sql"]]  # not fetched again
+
+
 def test_lockout_after_repeated_failures_even_with_the_right_password(world, settings):
     c = Client()
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
