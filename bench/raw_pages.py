@@ -2,11 +2,13 @@
 "beside the same page fetched by one hand-written SQL query").
 
 Each view answers the same request as its product twin, behind the same sign-in, session,
-middleware, permission check, time zone and template or JSON shape; only the ORM is gone: the
-rows (and, for the page, the per-status counts) come from one SELECT written by hand for that
-case, registered by the benchmark under a key. The page still renders its filter form from the
-query string, as the product page does. The benchmark checks that each raw page shows the very
-rows of its product twin before it times either.
+middleware, permission checks, time zone and template or JSON shape. Only the rows (and, for the
+page, the per-status counts) come from one SELECT written by hand for that case, registered by
+the benchmark under a key, instead of the ORM and the filter and pagination code; everything
+else is shared, including the page's filter form (its practice choices are an ORM query on both).
+The raw API takes its filters and page size from the case, not from the query string. The
+benchmark checks that each raw page shows the very rows (and counts) of its product twin before
+it times either.
 
 Bench-only: reached through bench.urls (the product's URLconf with these two routes in front),
 which the benchmark makes ROOT_URLCONF in its own process. The product never routes here.
@@ -14,8 +16,10 @@ which the benchmark makes ROOT_URLCONF in its own process. The product never rou
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from rest_framework.response import Response
@@ -73,6 +77,8 @@ def _page(raw: RawPage, items: list[dict]) -> Page:
 @staff_view
 def queue(request: HttpRequest, key: str) -> HttpResponse:
     actor = request.actor
+    if not actor.is_plan_staff:  # as the product page
+        raise PermissionDenied("The referral queue is the plan's.")
     selectors.referrals(actor)  # the same permission check; builds no query
     raw, items, counts = _fetch(key)
     page = _page(raw, items)
@@ -80,7 +86,7 @@ def queue(request: HttpRequest, key: str) -> HttpResponse:
     filterset.is_valid()  # the form shows what was asked, as on the product page
     context = {
         "filterset": filterset,
-        "filter_controls": filter_controls(filterset.form),
+        "filter_controls": partial(filter_controls, filterset.form),
         "page": page,
         "rows": _queue_rows(page.items),
         "counts": [(s, _STATUS_LABELS[s], counts[s]) for s in OPEN],

@@ -196,7 +196,7 @@ def referral_table(table_rows: list[ReferralRow]) -> str:
             f"{p95(row.measurement.timings_ms):.1f}",
             queries_label(row.measurement.query_counts),
             f"{median(row.measurement.sql_ms):.1f}" if row.measurement.sql_ms else NONE,
-            f"{row.raw_page_ms:.1f}",
+            f"{row.raw_page_ms:.1f} ({queries_label(row.result.raw_page.query_counts)} q)",
             f"{row.ratio:.1f}x",
             f"{median(row.result.raw_ms):.2f}",
             f"{row.select_ratio:.1f}x",

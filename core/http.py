@@ -70,11 +70,18 @@ def filter_controls(form: forms.Form) -> list[FilterControl]:
     A model choice field's options are one query."""
     controls = []
     for field in form:
+        widget = field.field.widget
+        if getattr(widget, "allow_multiple_selected", False) or isinstance(widget, forms.MultiWidget):
+            raise TypeError(f"{field.name}: filter_fields.html writes one value per field")
         value = field.value()
         current = "" if value is None else str(value)
         # Iterated, never len() or bool(): on a model choice field each of those is a query.
         choices = getattr(field.field, "choices", None)
-        options = [(str(v), str(label), str(v) == current) for v, label in choices] if choices is not None else []
+        options = []
+        for option, label in choices if choices is not None else ():
+            if isinstance(label, (list, tuple)):
+                raise TypeError(f"{field.name}: filter_fields.html writes no option groups")
+            options.append((str(option), str(label), str(option) == current))
         controls.append(
             FilterControl(
                 name=field.html_name,

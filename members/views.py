@@ -1,5 +1,6 @@
 """Member pages: find, list, summary, and the plan's edits; roster imports."""
 
+from functools import partial
 from pathlib import Path
 
 from django.contrib import messages
@@ -73,7 +74,7 @@ def member_list(request: HttpRequest) -> HttpResponse:
     selectors.audit_reads(actor, shown, via="member list", action="search" if query else "list")
     context = {
         "filterset": filterset,
-        "filter_controls": filter_controls(filterset.form),
+        "filter_controls": partial(filter_controls, filterset.form),  # only the whole page shows them
         "query": query,
         "page": page,
         "results": results,

@@ -16,3 +16,11 @@ class ModelBackend(backends.ModelBackend):
         except model.DoesNotExist:
             return None
         return user if self.user_can_authenticate(user) else None
+
+    async def aget_user(self, user_id):
+        model = get_user_model()
+        try:
+            user = await model._default_manager.select_related("organization").aget(pk=user_id)
+        except model.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -108,7 +109,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     counts = selectors.status_counts(filterset.without_status() if filterset.is_valid() else base.none())
     context = {
         "filterset": filterset,
-        "filter_controls": filter_controls(filterset.form),
+        "filter_controls": partial(filter_controls, filterset.form),  # only the whole page shows them
         "page": page,
         "rows": _queue_rows(page.items),
         "counts": [(s, _STATUS_LABELS[s], counts[s]) for s in OPEN],

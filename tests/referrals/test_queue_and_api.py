@@ -110,6 +110,18 @@ def test_queue_query_count_does_not_grow_with_page_size(world, client_for, crowd
     assert counts[0] == counts[1], counts
 
 
+def test_queue_queries_are_few_and_the_htmx_rows_skip_the_filter_form(world, client_for, crowd):
+    """A care manager's queue: the person with their organization, the plan's partner practices,
+    the page of rows, the per-status counts, and (whole page only) the practice filter's choices."""
+    client = client_for(world.a_cm)
+    client.get("/referrals/")
+    for headers, expected in (({}, 5), ({"HX-Request": "true"}, 4)):
+        for n in (3, 12):
+            with CaptureQueriesContext(connection) as ctx:
+                assert client.get("/referrals/", {"size": n}, headers=headers).status_code == 200
+            assert len(ctx) == expected, [q["sql"][:80] for q in ctx.captured_queries]
+
+
 def test_keyset_pages_walk_the_whole_queue(world, client_for, crowd):
     client = client_for(world.a_cm)
     seen, url = [], "/api/v1/referrals/?page_size=5"
