@@ -16,7 +16,6 @@ which the benchmark makes ROOT_URLCONF in its own process. The product never rou
 
 from __future__ import annotations
 
-from functools import partial
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
@@ -27,13 +26,13 @@ from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from core.api import ActorMixin
-from core.http import filter_controls, render_page, staff_view
+from core.http import render_page, staff_view
 from core.pagination import Page, _encode
 from referrals import selectors
 from referrals.api.serializers import list_row
 from referrals.filters import QueueFilter
 from referrals.models import OPEN, Referral
-from referrals.views import _STATUS_LABELS, _queue_rows
+from referrals.views import queue_context
 
 if TYPE_CHECKING:
     from bench.referral_queue import RawPage
@@ -84,16 +83,7 @@ def queue(request: HttpRequest, key: str) -> HttpResponse:
     page = _page(raw, items)
     filterset = QueueFilter(request.GET, queryset=Referral.objects.none(), request=request)
     filterset.is_valid()  # the form shows what was asked, as on the product page
-    context = {
-        "filterset": filterset,
-        "filter_controls": partial(filter_controls, filterset.form),
-        "page": page,
-        "rows": _queue_rows(page.items),
-        "counts": [(s, _STATUS_LABELS[s], counts[s]) for s in OPEN],
-        "staff": selectors.care_staff(actor) if actor.can("organizations.assign_referrals") else [],
-        "can_assign": actor.can("organizations.assign_referrals"),
-        "can_claim": actor.can("organizations.claim_referrals"),
-    }
+    context = queue_context(actor, filterset, page, counts)
     return render_page(request, "referrals/queue.html", context, partial="queue-rows")
 
 

@@ -27,10 +27,11 @@ from core.http import (
     staff_view,
     submit_form,
 )
-from core.pagination import BadCursor, paginate
+from core.pagination import BadCursor, Page, paginate
 from members.models import Member
 from members.selectors import access_member, member_summary
 from members.services import has_care_coordination_consent
+from organizations.access import Actor
 from organizations.models import Organization
 from referrals import selectors, services
 from referrals.filters import QueueFilter
@@ -90,6 +91,21 @@ def _queue_rows(rows: list[dict]) -> list[dict]:
     return out
 
 
+def queue_context(actor: Actor, filterset: QueueFilter, page: Page, counts: dict[str, int]) -> dict:
+    """What the queue template gets, from one page of row dicts and the per-status counts."""
+    can_assign = actor.can("organizations.assign_referrals")
+    return {
+        "filterset": filterset,
+        "filter_controls": partial(filter_controls, filterset.form),  # only the whole page shows them
+        "page": page,
+        "rows": _queue_rows(page.items),
+        "counts": [(s, _STATUS_LABELS[s], counts[s]) for s in OPEN],
+        "staff": selectors.care_staff(actor) if can_assign else [],
+        "can_assign": can_assign,
+        "can_claim": actor.can("organizations.claim_referrals"),
+    }
+
+
 @staff_view
 def queue(request: HttpRequest) -> HttpResponse:
     actor = request.actor
@@ -107,16 +123,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     except BadCursor as exc:
         return bad_cursor_response(request, exc)
     counts = selectors.status_counts(filterset.without_status() if filterset.is_valid() else base.none())
-    context = {
-        "filterset": filterset,
-        "filter_controls": partial(filter_controls, filterset.form),  # only the whole page shows them
-        "page": page,
-        "rows": _queue_rows(page.items),
-        "counts": [(s, _STATUS_LABELS[s], counts[s]) for s in OPEN],
-        "staff": selectors.care_staff(actor) if actor.can("organizations.assign_referrals") else [],
-        "can_assign": actor.can("organizations.assign_referrals"),
-        "can_claim": actor.can("organizations.claim_referrals"),
-    }
+    context = queue_context(actor, filterset, page, counts)
     return render_page(request, "referrals/queue.html", context, partial="queue-rows")
 
 
