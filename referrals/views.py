@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
+from caseloads.models import Program
 from core import audit, uploads
 from core.http import (
     apply_service_errors,
@@ -42,6 +43,7 @@ from referrals.services import Intake, TransitionError
 _STATUS_LABELS = dict(Status.choices)
 _PRIORITY_LABELS = dict(Priority.choices)
 _SOURCE_LABELS = dict(Source.choices)
+_PROGRAM_LABELS = dict(Program.choices)
 
 
 def _due_in(left) -> str:
@@ -79,7 +81,7 @@ def _queue_rows(rows: list[dict]) -> list[dict]:
                 "status_label": _STATUS_LABELS[r["status"]],
                 "priority": _PRIORITY_LABELS.get(r["priority"], "Urgent (untriaged)" if r["queue_rank"] == 1 else "—"),
                 "rank": r["queue_rank"],
-                "program": r["program"] or "—",
+                "program": _PROGRAM_LABELS.get(r["program"], "—"),
                 "source": _SOURCE_LABELS[r["source"]],
                 "assignee": f"{r['assigned_to__first_name']} {r['assigned_to__last_name']}"
                 if r["assigned_to_id"]

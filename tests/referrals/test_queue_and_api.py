@@ -35,6 +35,8 @@ def test_queue_sorts_by_priority_then_age_and_counts_open_statuses(world, client
     assert ranks == sorted(ranks)
     counts = {status: n for status, _label, n in page.context["counts"]}
     assert counts == {"submitted": 10, "acknowledged": 0, "triaged": 1, "assigned": 1, "outreach": 0}
+    programs = {r["status"]: r["program"] for r in rows if r["status"] in ("triaged", "submitted")}
+    assert programs == {"triaged": "Complex care management", "submitted": "—"}  # the label, not the code
 
 
 @pytest.mark.parametrize(
