@@ -60,9 +60,9 @@ Benchmark CareCoord at scale, in its own database.
    up to 100,000 referrals and times it as community-staff at page sizes 25 and 100.
 
 Targets: list and search median under 30 ms, with a query count that does not grow with page
-size; referral queue and API median under 30 ms, within 3x of the same page served from raw SQL, queries flat
-across page sizes; caseload dashboard median under 100 ms at every filter, its query count the
-same for 10 and for 500 care managers (and the caseload page's the same for a small and a
+size; referral queue and API median under 30 ms, within 3x of the same page served from raw SQL,
+queries flat across page sizes; caseload dashboard median under 100 ms at every filter, its
+query count the same for 10 and for 500 care managers (and the caseload page's the same for a small and a
 400-member caseload); care-plan page and API detail median under 100 ms (the issue gives no time
 for it; the printable page and PDF are timed but not judged), the query count of the page, API,
 printable page and PDF the same for the 10- and the 200-item plan; roster import at least 20,000

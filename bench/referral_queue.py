@@ -488,9 +488,9 @@ class Case:
     raw: RawPage
     pair: str = ""  # cases with the same pair differ only in page size: their query counts must match
 
-    @property
-    def raw_scenario(self) -> Scenario:
-        """The same request (query string and all) to this case's raw-SQL page."""
+    def register_raw_page(self) -> Scenario:
+        """Registers this case's SELECT with bench/raw_pages.py; returns the same request (query
+        string and all) to the raw-SQL page it serves."""
         from django.urls import reverse
 
         from bench import raw_pages
@@ -612,7 +612,7 @@ def run(*, requests: int, warmup: int, say: Callable[[str], None]) -> list[Resul
     with override_settings(ROOT_URLCONF="bench.urls"):  # the product's URLs and the raw-SQL pages
         say("Finding the queue's deep-page cursors ...")
         for case in cases(client, plan.pk):
-            raw_scenario = case.raw_scenario
+            raw_scenario = case.register_raw_page()
             shown = _shown(client, case.scenario.urls[0], case.api)
             if shown != _shown(client, raw_scenario.urls[0], case.api):
                 raise BenchError(f"{case.scenario.name}: the raw-SQL page shows other rows than the page does.")

@@ -54,7 +54,8 @@ class Member(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     public_id = models.UUIDField(default=uuid7, unique=True, editable=False)
-    # No index of its own: every index below (the member id's, name's and birth date's) leads with it.
+    # No index of its own: the member id's unique index and the per-plan name and birth-date
+    # indexes below all lead with it.
     plan = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="members", db_index=False)
     member_number = models.CharField("member id", max_length=32)
     first_name = models.CharField(max_length=100)

@@ -1,7 +1,8 @@
-"""Drop the index Django gives the member's plan foreign key: the member id's, name's and birth
-date's indexes all lead with plan_id, so it served no query and cost every member write (about
-0.9 s of a 100,000-member roster import). Only the index goes: AlterField alone would also drop
-and re-add the foreign key, checking every member again under lock."""
+"""Drop the index Django gives the member's plan foreign key: the member id's unique index and
+the per-plan name and birth-date indexes all lead with plan_id, so it served no query and cost
+every member write (about 0.9 s of a 100,000-member roster import). Only the index goes:
+AlterField alone would also drop and re-add the foreign key, checking every member again under
+lock."""
 
 import django.db.models.deletion
 from django.db import migrations, models
