@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import socket
 import ssl
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,7 @@ START = b"\x0b"
 END = b"\x1c\x0d"
 DEFAULT_MAX_FRAME_BYTES = hl7v2.DEFAULT_MAX_BYTES
 IDLE_TIMEOUT_SECONDS = 300
+LISTEN_BACKLOG = 128
 
 log = logging.getLogger(__name__)
 
@@ -183,11 +185,29 @@ class Listener:
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
 
-    async def start(self, host: str, port: int, *, tls: ssl.SSLContext | None = None) -> asyncio.Server:
-        """Serve on host:port; with `tls`, every connection is TLS first (a failed handshake closes
-        that connection only)."""
+    async def start(self, sock: socket.socket, *, tls: ssl.SSLContext | None = None) -> asyncio.Server:
+        """Serve on a bound, listening socket (`listening_socket`), which several processes may
+        share; with `tls`, every connection is TLS first (a failed handshake closes that
+        connection only)."""
         handshake = {"ssl": tls, "ssl_handshake_timeout": 15} if tls is not None else {}
-        return await asyncio.start_server(self.serve_client, host, port, limit=self.max_frame_bytes + 1024, **handshake)
+        return await asyncio.start_server(self.serve_client, sock=sock, limit=self.max_frame_bytes + 1024, **handshake)
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to host:port and listening, made once so that every listener process
+    accepts from it: the kernel hands each new connection to one of them, and a connection's
+    frames stay in the process that accepted it (so they are answered in order)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(LISTEN_BACKLOG)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def certificate_name(peercert: dict | None) -> str | None:

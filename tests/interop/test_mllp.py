@@ -185,6 +185,79 @@ def test_many_clients_at_once_each_get_their_own_acks(world, listener):
     assert AdtMessage.objects.count() == 20
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(child) for child in f.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][:1] != "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return False
+
+
+def _send_stays(port: int, tag: str, connections: int, each: int) -> None:
+    """`connections` connections at once, each sending `each` messages in one go: every
+    connection gets its own ACKs, all AA, in its own order."""
+    socks = [_connect(port) for _ in range(connections)]
+    for i, sock in enumerate(socks):
+        sock.sendall(b"".join(frame(adt("A01", control_id=f"{tag}{i}-{j}").encode()) for j in range(each)))
+    for i, sock in enumerate(socks):
+        acks = _read_acks(sock, each)
+        sock.close()
+        assert [_msa(a) for a in acks] == [("AA", f"{tag}{i}-{j}") for j in range(each)]
+
+
+def test_several_processes_serve_one_port_and_a_killed_one_is_replaced(world, settings):
+    make_feed(world)
+    port = free_port()
+    process = _start_listener(settings, "--port", str(port), "--processes", "2", "--workers", "2", text=True)
+    try:
+        first = process.stdout.readline()
+        assert "2 processes" in first, first + (process.stdout.read() if process.poll() is not None else "")
+        children = wait_for(lambda: len(_children(process.pid)) == 2 and _children(process.pid), what="2 processes")
+        _send_stays(port, "P", connections=6, each=3)
+
+        os.kill(children[0], 9)  # SIGKILL: no chance to tidy up
+        replaced = wait_for(
+            lambda: (now := _children(process.pid)) and len(now) == 2 and children[0] not in now and now,
+            what="a new process in place of the killed one",
+        )
+        assert children[1] in replaced  # the other one went on serving
+        _send_stays(port, "Q", connections=4, each=2)
+    finally:
+        _stop(process)
+    assert process.returncode == 0, process.stdout.read()
+    assert not [pid for pid in {*children, *replaced} if _alive(pid)]
+    assert AdtMessage.objects.count() == 6 * 3 + 4 * 2  # each stored once, by whichever process took it
+
+
+def test_the_processes_stop_when_the_supervisor_is_killed(world, settings):
+    port = free_port()
+    process = _start_listener(settings, "--port", str(port), "--processes", "2", text=True)
+    try:
+        assert "2 processes" in process.stdout.readline()
+        children = wait_for(lambda: len(_children(process.pid)) == 2 and _children(process.pid), what="2 processes")
+        os.kill(process.pid, 9)
+        process.wait(timeout=10)
+        # Orphans would keep the port and apply messages with nobody to restart or stop them.
+        wait_for(lambda: not any(_alive(pid) for pid in children), timeout=10, what="the orphans to stop")
+    finally:
+        _stop(process)
+
+
+def test_processes_and_workers_must_be_positive():
+    out = subprocess.run(
+        [sys.executable, "manage.py", "mllp_listen", "--processes", "0"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert out.returncode != 0 and "--processes must be 1 or more" in out.stderr
+
+
 def test_help_describes_the_command():
     out = subprocess.run(
         [sys.executable, "manage.py", "mllp_listen", "--help"], cwd=ROOT, capture_output=True, text=True, check=True

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import signal
+import socket
 import ssl
+import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
-from interop.mllp import ClientCertificate, Listener, server_tls
+from interop.mllp import ClientCertificate, Listener, listening_socket, server_tls
 from organizations.access import Actor
 from transitions import services
 from transitions.models import Transport
@@ -42,7 +46,7 @@ def _unbound_feeds() -> list[str]:
             AdtFeed.objects.filter(is_active=True, tls_client_subject="").values_list("sending_facility", flat=True)
         )
     finally:
-        connection.close()  # this thread's own
+        connection.close()  # no connection of this process's may outlive it (nor cross a fork)
 
 
 class Command(BaseCommand):
@@ -53,7 +57,8 @@ class Command(BaseCommand):
         "for review, AE/AR with the reason. Bad framing gets a negative ACK; an oversized frame gets "
         "one and the connection is closed. MLLP itself carries no credentials: bind to a private "
         "interface, or serve TLS (--tls-cert, --tls-key) and require senders' certificates from your "
-        "CA (--tls-client-ca: mutual TLS)."
+        "CA (--tls-client-ca: mutual TLS). With --processes N, N processes accept from the one port "
+        "(one per core lets a listener use every core); a process that dies is replaced."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -66,7 +71,21 @@ class Command(BaseCommand):
             help="Largest frame accepted (default HL7_MAX_MESSAGE_KB from the settings, 1 MiB).",
         )
         parser.add_argument(
-            "--workers", type=int, default=4, help="Threads applying messages (database connections; default 4)."
+            "--workers",
+            type=int,
+            default=4,
+            help="Threads applying messages in each process (database connections; default 4).",
+        )
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=1,
+            help=(
+                "Processes accepting connections on the port (default 1). Threads share one Python "
+                "interpreter, so one process uses about one core; give one process per core to use "
+                "them all. A connection stays with the process that accepted it, so its messages are "
+                "still answered in order."
+            ),
         )
         parser.add_argument(
             "--idle-timeout", type=float, default=300, help="Seconds before a silent connection is closed."
@@ -83,32 +102,144 @@ class Command(BaseCommand):
         cert, key, client_ca = options["tls_cert"], options["tls_key"], options["tls_client_ca"]
         if bool(cert) != bool(key) or (client_ca and not cert):
             raise CommandError("TLS needs both --tls-cert and --tls-key (and --tls-client-ca only with them).")
+        for name in ("workers", "processes"):
+            if options[name] < 1:
+                raise CommandError(f"--{name} must be 1 or more.")
         try:
             tls = server_tls(cert=cert, key=key, client_ca=client_ca) if cert else None
         except (OSError, ssl.SSLError) as exc:
             raise CommandError(f"Cannot load the TLS certificate, key or CA: {exc}") from exc
-        listener = Listener(
-            handle_frame, max_frame_bytes=max_bytes, workers=options["workers"], idle_timeout=options["idle_timeout"]
-        )
-        asyncio.run(self._serve(listener, options["host"], options["port"], max_bytes, tls))
+        try:
+            sock = listening_socket(options["host"], options["port"])
+        except OSError as exc:
+            raise CommandError(f"Cannot listen on {options['host']}:{options['port']}: {exc}") from exc
 
-    async def _serve(self, listener: Listener, host: str, port: int, max_bytes: int, tls) -> None:
-        server = await listener.start(host, port, tls=tls)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        bound = ", ".join(f"{s.getsockname()[0]}:{s.getsockname()[1]}" for s in server.sockets)
+        def serve() -> None:
+            listener = Listener(
+                handle_frame,
+                max_frame_bytes=max_bytes,
+                workers=options["workers"],
+                idle_timeout=options["idle_timeout"],
+            )
+            asyncio.run(_serve(listener, sock, tls))
+
+        host, port = sock.getsockname()[:2]
         security = "plain TCP" if tls is None else ("mutual TLS" if tls.verify_mode == ssl.CERT_REQUIRED else "TLS")
-        self.stdout.write(f"MLLP listening on {bound} ({security}; frames up to {max_bytes} bytes)", ending="\n")
+        processes = options["processes"]
+        # Connections wait in the socket's backlog from here on, so the line below means "send now".
+        self.stdout.write(
+            f"MLLP listening on {host}:{port} ({security}; frames up to {max_bytes} bytes"
+            + (f"; {processes} processes" if processes > 1 else "")
+            + ")",
+            ending="\n",
+        )
         if tls is not None and tls.verify_mode == ssl.CERT_REQUIRED:
-            unbound = await asyncio.to_thread(_unbound_feeds)
+            unbound = _unbound_feeds()
             if unbound:  # any sender with a certificate from the CA may send as these
                 self.stderr.write(
                     "Feeds not bound to a certificate (AdtFeed.tls_client_subject): " + ", ".join(unbound)
                 )
         self.stdout.flush()
-        async with server:
-            await stop.wait()
-        listener.executor.shutdown(wait=True)
+        try:
+            if processes == 1:
+                serve()
+            else:
+                _Supervisor(processes, serve).run()
+        finally:
+            sock.close()
         self.stdout.write("MLLP listener stopped")
+
+
+async def _serve(listener: Listener, sock: socket.socket, tls: ssl.SSLContext | None) -> None:
+    """One process's listener on the shared socket, until SIGTERM or SIGINT (or, in a process the
+    supervisor started, until the supervisor is gone)."""
+    server = await listener.start(sock, tls=tls)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    parent = os.getppid()
+
+    async def orphaned() -> None:
+        while os.getppid() == parent:
+            await asyncio.sleep(1)
+        log.warning("MLLP supervisor %s is gone: this process stops", parent)
+        stop.set()
+
+    watch = asyncio.create_task(orphaned()) if _Supervisor.is_child else None
+    async with server:
+        await stop.wait()
+    if watch is not None:
+        watch.cancel()
+    listener.executor.shutdown(wait=True)
+
+
+class _Supervisor:
+    """Forks `count` processes that serve the one listening socket, replaces one that dies, and on
+    SIGTERM or SIGINT tells each to stop and waits for them (each finishes the messages it holds).
+    A process that keeps dying at start (CRASH_LOOP times within CRASH_SECONDS of starting) stops
+    the listener instead of being restarted forever."""
+
+    CRASH_SECONDS = 5.0
+    CRASH_LOOP = 5
+    is_child = False  # set in each forked process
+
+    def __init__(self, count: int, serve) -> None:
+        self.count = count
+        self.serve = serve
+        self.children: dict[int, float] = {}  # pid → started (monotonic)
+        self.stopping = False
+        self.quick_deaths = 0
+
+    def _spawn(self) -> None:
+        connections.close_all()  # a forked child must never share the parent's database socket
+        pid = os.fork()
+        if pid == 0:  # the child
+            code = 0
+            try:
+                _Supervisor.is_child = True
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                self.serve()
+            except BaseException:
+                log.exception("MLLP listener process %s failed", os.getpid())
+                code = 1
+            finally:
+                os._exit(code)  # never return into the parent's code (its atexit, its stdout)
+        self.children[pid] = time.monotonic()
+
+    def _stop(self, signum, frame) -> None:
+        self.stopping = True
+        for pid in self.children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    def run(self) -> None:
+        previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        failure = None
+        try:
+            for _ in range(self.count):
+                self._spawn()
+            while self.children:
+                pid, status = os.wait()
+                started = self.children.pop(pid, None)
+                if started is None or self.stopping:
+                    continue
+                log.error("MLLP listener process %s ended (%s)", pid, _how(status))
+                self.quick_deaths = self.quick_deaths + 1 if time.monotonic() - started < self.CRASH_SECONDS else 0
+                if self.quick_deaths >= self.CRASH_LOOP:
+                    failure = f"MLLP listener processes keep dying at start ({_how(status)}); stopping."
+                    self._stop(None, None)  # and wait for the others below
+                else:
+                    self._spawn()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        if failure:
+            raise CommandError(failure)
+
+
+def _how(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
+    return f"exit code {os.waitstatus_to_exitcode(status)}"
