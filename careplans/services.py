@@ -425,7 +425,7 @@ def careplan_review_record(*, actor: Actor, care_plan: CarePlan, note: str) -> C
     return care_plan
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # part of the caller's change (a discharge): no SAVEPOINT round trips
 def careplan_review_prompt(*, member: Member, reason: str) -> CarePlan | None:
     """Ask for a review of the member's care plan now (other apps call this: a hospital
     discharge, say). The review comes due at once and the care manager is told; recording the

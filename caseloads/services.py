@@ -527,7 +527,7 @@ def task_for_step(*, member: Member, owner: User, title: str, due_date: dt.date,
     return tasks_for_steps([StepTask(member, owner, title, due_date, origin, origin_key)])[0]
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # all or nothing with the caller: no SAVEPOINT round trips
 def tasks_for_steps(specs: list[StepTask]) -> list[Task]:
     """`task_for_step()` for many steps in a fixed number of statements (a batch of deadlines):
     the open tasks of these keys read once, moved to their new owner in one UPDATE per owner, the

@@ -49,7 +49,7 @@ def notify(
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # all or nothing with the caller: no SAVEPOINT round trips
 def notify_many(notices: Iterable[Notice]) -> list[Notification]:
     """`notify()` for many notices in a fixed number of statements (a batch of deadlines): one
     read of the dedupe keys already used, one INSERT of the notices, one of their email deadlines."""

@@ -34,6 +34,7 @@ from caseloads.models import ContactLog, Task
 from caseloads.selectors import care_manager_of, care_managers_of
 from core import audit, deadlines
 from core.audit import Action
+from core.calendar import BusinessCalendar
 from core.notifications import Notice, email_address_deadline, notify, notify_many
 from members.models import Attribution, Member, ReleaseOfInformation
 from organizations.access import Actor
@@ -263,15 +264,11 @@ def _admission_notice(encounter: Encounter, event: str) -> None:
     title = f"{member.full_name} {verb} {where}"
     url = reverse("member-detail", kwargs={"member_id": member.public_id})
     key = f"admission:{encounter.pk}:{encounter.admitted_at:%Y%m%d%H%M}" if encounter.admitted_at else None
-    care_manager = care_manager_of(member)
+    out = _Outbox()  # the care manager's and the practice's notices in one write
+    care_manager = out.care_manager(member)
     if care_manager is not None:
-        notify(
-            recipients=[care_manager],
-            kind="admission",
-            title=title,
-            url=url,
-            plan_id=encounter.plan_id,
-            dedupe_key=key,
+        out.notices.append(
+            Notice([care_manager], "admission", title, url=url, plan_id=encounter.plan_id, dedupe_key=key)
         )
     practice = _practice_on(member, timezone.localdate(timezone=encounter.plan.tz))
     _tell_practice(
@@ -281,7 +278,9 @@ def _admission_notice(encounter: Encounter, event: str) -> None:
         title=title,
         url=url,
         key=key or f"admission:{encounter.pk}:{timezone.now():%Y%m%d%H%M%S}",
+        outbox=out,
     )
+    out.flush()
 
 
 def _flag_readmission(encounter: Encounter) -> None:
@@ -313,9 +312,9 @@ def _flag_readmission(encounter: Encounter) -> None:
     )
 
 
-def _due(rule: StepRule, discharged_at: dt.datetime, plan: Organization) -> dt.datetime:
+def _due(rule: StepRule, discharged_at: dt.datetime, plan: Organization, calendar: BusinessCalendar) -> dt.datetime:
     if rule.business_days:
-        return business_calendar(plan).add_business_days(discharged_at, rule.business_days)
+        return calendar.add_business_days(discharged_at, rule.business_days)
     local_day = discharged_at.astimezone(plan.tz).date() + dt.timedelta(days=rule.days)
     return dt.datetime.combine(local_day, dt.time(23, 59, 59), tzinfo=plan.tz)
 
@@ -387,12 +386,13 @@ def episode_open(*, encounter: Encounter) -> Episode:
     # Reopened after a cancelled discharge: the steps exist (cancelled) and start over.
     existing = {step.kind: step for step in episode.steps.all()} if not created else {}
     steps = []
+    calendar = business_calendar(plan)
     for kind, rule in STEPS.items():
         step = existing.get(kind) or EpisodeStep(episode=episode, kind=kind)
         step.plan = plan
         step.side = rule.side
         step.owner = care_manager if rule.side == Side.PLAN else practice_owner
-        step.due_at = _due(rule, discharged_at, plan)
+        step.due_at = _due(rule, discharged_at, plan, calendar)
         step.status, step.met_at, step.met_by, step.met_note = Status.OPEN, None, None, ""
         step.missed_at, step.escalation = None, EpisodeStep.Escalation.NONE
         steps.append(step)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from core import audit
@@ -35,6 +36,7 @@ from transitions.models import (
     KEY_HOLDERS,
     REVIEW_ALLOWED,
     AdtFeed,
+    AdtFeedPlan,
     AdtMessage,
     Encounter,
     MatchMethod,
@@ -94,6 +96,11 @@ class AmbiguousFacility(Exception):
     """MSH-4's two parts name two different registered feeds."""
 
 
+# A feed's plans come with the plan itself (one query either way): applying a message needs the
+# plan's time zone and name, which would otherwise be a query per message.
+_FEED_PLANS = Prefetch("plans", queryset=AdtFeedPlan.objects.select_related("plan"))
+
+
 def _find_feed(message: hl7v2.Message) -> AdtFeed | None:
     """The feed MSH-4 names, by its namespace id or its universal id. Both parts naming different
     feeds is refused (AmbiguousFacility): taking either would let a sender pass as the other."""
@@ -104,7 +111,7 @@ def _find_feed(message: hl7v2.Message) -> AdtFeed | None:
     feeds = list(
         AdtFeed.objects.filter(sending_facility__in=codes, is_active=True)
         .select_related("facility")
-        .prefetch_related("plans")
+        .prefetch_related(_FEED_PLANS)
     )
     if len(feeds) > 1:
         raise AmbiguousFacility(
@@ -192,7 +199,12 @@ def adt_receive(
 def _actor_feed(actor: Actor) -> AdtFeed | None:
     if actor.organization is None:
         return None
-    return AdtFeed.objects.filter(facility=actor.organization).prefetch_related("plans").first()
+    return (
+        AdtFeed.objects.filter(facility=actor.organization)
+        .select_related("facility")
+        .prefetch_related(_FEED_PLANS)
+        .first()
+    )
 
 
 def _audit_receive(actor: Actor, row: AdtMessage) -> None:
@@ -471,6 +483,17 @@ def _visit_key(message: hl7v2.Message, facts: Facts) -> str:
     return f"{pid.get(3)}@{started}"[:200]
 
 
+def _attach_known(encounter: Encounter, *, feed: AdtFeed, member: Member) -> None:
+    """The encounter's member, facility and plan are objects in hand already (the match, and the
+    feed with its plans, `_FEED_PLANS`): the episode code reads them without a query each."""
+    encounter.member = member  # the same row: a new encounter is made for it, an old one checked
+    if encounter.facility_id == feed.facility_id:
+        encounter.facility = feed.facility
+    for feed_plan in feed.plans.all():
+        if feed_plan.plan_id == encounter.plan_id:
+            encounter.plan = feed_plan.plan
+
+
 def _apply(message: hl7v2.Message, facts: Facts, *, feed: AdtFeed, member: Member) -> Encounter:
     event = message.trigger_event
     key = _visit_key(message, facts)
@@ -503,6 +526,7 @@ def _apply(message: hl7v2.Message, facts: Facts, *, feed: AdtFeed, member: Membe
             field=19,
             condition=hl7v2.ERR_UNKNOWN_KEY,
         )
+    _attach_known(encounter, feed=feed, member=member)
     now = timezone.now()
     encounter.patient_class = facts.patient_class or encounter.patient_class
     encounter.location = facts.location or encounter.location
@@ -553,7 +577,12 @@ def _apply(message: hl7v2.Message, facts: Facts, *, feed: AdtFeed, member: Membe
 def adt_message_match(*, actor: Actor, message: AdtMessage, member: Member, note: str = "") -> AdtMessage:
     """A reviewer says who the patient is: the message is applied as if it had matched."""
     actor.require("organizations.review_adt_messages")
-    message = AdtMessage.objects.select_for_update(of=("self",)).select_related("feed__facility").get(pk=message.pk)
+    message = (
+        AdtMessage.objects.select_for_update(of=("self",))
+        .select_related("feed__facility")
+        .prefetch_related(Prefetch("feed__plans", queryset=_FEED_PLANS.queryset))
+        .get(pk=message.pk)
+    )
     _check_move(message, MessageStatus.APPLIED)
     if member.plan_id != actor.organization.pk:
         raise ValidationError({"member": ["Choose a member of your plan."]})

@@ -300,3 +300,33 @@ def test_a_bound_feed_refuses_a_message_without_its_certificate_in_process(world
             tls_client=client,
         )
         assert f"|{code}|{control_id}" in got.ack.replace("\r", "|"), (binding, got.ack)
+
+
+# Pinned: what one message of a stay costs in SQL statements (transaction control included),
+# when the member has a care manager and the practice a point of contact to tell. A change that
+# adds a query per message shows here; ADT throughput is bounded by these round trips.
+STAY_QUERIES = {"A01": 19, "A08": 12, "A03": 34}
+
+
+def test_each_message_of_a_stay_costs_a_fixed_number_of_queries(setup):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from organizations.access import Actor
+    from transitions import services
+
+    counts = {}
+    for event in STAY_QUERIES:
+        message = adt(
+            event,
+            pid3="A0001^^^PLANA^MB",
+            visit="VQ1",
+            admitted="20260301083000",
+            discharged="20260304101500" if event == "A03" else "",
+        )
+        with CaptureQueriesContext(connection) as captured:
+            received = services.adt_receive(raw=message.encode(), transport="mllp", actor=Actor.system())
+        assert received.code == "AA", received.text
+        counts[event] = len(captured)
+    assert Encounter.objects.get().status == "discharged"
+    assert counts == STAY_QUERIES
