@@ -1,10 +1,10 @@
 """MLLP: the Minimal Lower Layer Protocol HL7 v2 travels in over TCP.
 
 A frame is 0x0B, the message bytes, 0x1C 0x0D. `FrameDecoder` turns a byte stream into frames
-and framing errors; `serve()` runs an asyncio listener that answers every frame with one ACK on
-the same connection, in order. The handler (bytes → ACK text) is ordinary blocking code (it uses
-the Django ORM), so it runs in a worker thread; the event loop only moves bytes, and one slow or
-broken client never stalls the others.
+and framing errors; `Listener.serve()` runs an asyncio listener that answers every frame with one
+ACK on the same connection, in order. The handler (bytes → ACK text) is ordinary blocking code (it
+uses the Django ORM), so it runs in a worker thread; the event loop only moves bytes, and one slow
+or broken client never stalls the others.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ END = b"\x1c\x0d"
 DEFAULT_MAX_FRAME_BYTES = hl7v2.DEFAULT_MAX_BYTES
 IDLE_TIMEOUT_SECONDS = 300
 LISTEN_BACKLOG = 128
+TLS_HANDSHAKE_SECONDS = 15
+ACCEPT_PAUSE_SECONDS = 0.002  # per connection held, up to 50 ms (Listener.serve)
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +128,10 @@ def reject_text(reason: str) -> bytes:
 
 
 class Listener:
+    """Serves MLLP on a listening socket (`serve`). The ORM work for each frame runs in a thread
+    pool (`workers`); the event loop only moves bytes, so one slow or broken client never stalls
+    the others."""
+
     def __init__(
         self,
         handler: Handler,
@@ -139,6 +145,9 @@ class Listener:
         self.idle_timeout = idle_timeout
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mllp")
         self.connections = 0
+        self.closing = False
+        self._clients: set[asyncio.Task] = set()
+        self._busy: set[asyncio.Task] = set()  # answering frames: left to finish when stopping
 
     def _handle(self, payload: bytes, client: ClientCertificate | None) -> bytes:
         """Runs in a worker thread. Whatever goes wrong, the sender gets an ACK, never silence."""
@@ -154,9 +163,10 @@ class Listener:
         client = client_certificate(writer.get_extra_info("ssl_object"))
         decoder = FrameDecoder(self.max_frame_bytes)
         loop = asyncio.get_running_loop()
+        me = asyncio.current_task()
         self.connections += 1
         try:
-            while True:
+            while not self.closing:
                 try:
                     data = await asyncio.wait_for(reader.read(65536), timeout=self.idle_timeout)
                 except TimeoutError:
@@ -166,6 +176,7 @@ class Listener:
                     if decoder.mid_frame:
                         log.warning("MLLP %s disconnected mid-frame; the partial message is dropped", peer)
                     break
+                self._busy.add(me)
                 for item in decoder.feed(data):
                     if isinstance(item, FramingError):
                         log.warning("MLLP %s: %s", peer, item.reason)
@@ -177,26 +188,71 @@ class Listener:
                     ack = await loop.run_in_executor(self.executor, self._handle, item, client)
                     writer.write(frame(ack))
                     await writer.drain()
+                    if self.closing:  # what else the sender sent is unanswered: it sends it again
+                        return
+                self._busy.discard(me)
         except (ConnectionError, asyncio.IncompleteReadError) as exc:
             log.info("MLLP %s connection lost: %s", peer, exc)
         finally:
+            self._busy.discard(me)
             self.connections -= 1
             writer.close()
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
 
-    async def start(self, sock: socket.socket, *, tls: ssl.SSLContext | None = None) -> asyncio.Server:
-        """Serve on a bound, listening socket (`listening_socket`), which several processes may
-        share; with `tls`, every connection is TLS first (a failed handshake closes that
-        connection only)."""
-        handshake = {"ssl": tls, "ssl_handshake_timeout": 15} if tls is not None else {}
-        return await asyncio.start_server(self.serve_client, sock=sock, limit=self.max_frame_bytes + 1024, **handshake)
+    async def _open(self, conn: socket.socket, tls: ssl.SSLContext | None) -> None:
+        """One accepted connection: TLS first with `tls` (a failed handshake closes this
+        connection only), then `serve_client`."""
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=self.max_frame_bytes + 1024)
+        protocol = asyncio.StreamReaderProtocol(reader)
+        handshake = {"ssl": tls, "ssl_handshake_timeout": TLS_HANDSHAKE_SECONDS} if tls is not None else {}
+        try:
+            transport, _ = await loop.connect_accepted_socket(lambda: protocol, conn, **handshake)
+        except (OSError, ssl.SSLError, TimeoutError) as exc:
+            log.info("MLLP connection refused before its first frame: %s", exc)
+            conn.close()
+            return
+        await self.serve_client(reader, asyncio.StreamWriter(transport, protocol, reader, loop))
+
+    async def serve(self, sock: socket.socket, *, stop: asyncio.Event, tls: ssl.SSLContext | None = None) -> None:
+        """Serve on a bound, listening socket (`listening_socket`) until `stop` is set.
+
+        Connections are accepted one at a time (not all those waiting at once, as
+        `asyncio.start_server` does), and after each a process pauses a little longer the more
+        connections it holds: where several processes share the port, the one with fewer takes
+        the next connection. When stopping, connections
+        waiting for their next frame are closed at once; one being answered gets its ACK first.
+        A frame whose ACK was not sent may have been applied: the sender sends it again and the
+        duplicate is answered AA and changes nothing (transitions.services)."""
+        loop = asyncio.get_running_loop()
+
+        async def accept() -> None:
+            while True:
+                conn, _ = await loop.sock_accept(sock)
+                task = asyncio.create_task(self._open(conn, tls))
+                self._clients.add(task)
+                task.add_done_callback(self._clients.discard)
+                # Let a process with fewer connections take the next one (connections that arrive
+                # together would otherwise all go to whichever process woke first).
+                await asyncio.sleep(min(ACCEPT_PAUSE_SECONDS * len(self._clients), 0.05))
+
+        accepting = asyncio.create_task(accept())
+        try:
+            await stop.wait()
+        finally:
+            self.closing = True
+            accepting.cancel()
+            for task in self._clients - self._busy:
+                task.cancel()
+            await asyncio.gather(accepting, *self._clients, return_exceptions=True)
+            await asyncio.to_thread(self.executor.shutdown, wait=True)
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to host:port and listening, made once so that every listener process
-    accepts from it: the kernel hands each new connection to one of them, and a connection's
-    frames stay in the process that accepted it (so they are answered in order)."""
+    """A TCP socket bound to host:port and listening, made once: every listener process accepts
+    from it (`Listener.serve`), and a process that dies leaves the connections waiting in it to
+    the others."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:

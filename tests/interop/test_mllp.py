@@ -237,6 +237,64 @@ def test_several_processes_serve_one_port_and_a_killed_one_is_replaced(world, se
     assert AdtMessage.objects.count() == 6 * 3 + 4 * 2  # each stored once, by whichever process took it
 
 
+def _established(pid: int, port: int) -> int:
+    """How many accepted connections to `port` process `pid` holds open (from /proc)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":  # ESTABLISHED
+                    inodes.add(fields[9])
+    held = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        held += target.startswith("socket:[") and target[8:-1] in inodes
+    return held
+
+
+def test_connections_that_arrive_together_are_spread_over_the_processes(world, settings):
+    port = free_port()
+    process = _start_listener(settings, "--port", str(port), "--processes", "2", text=True)
+    socks = []
+    try:
+        assert "2 processes" in process.stdout.readline()
+        children = wait_for(lambda: len(_children(process.pid)) == 2 and _children(process.pid), what="2 processes")
+        socks = [_connect(port) for _ in range(6)]
+        held = wait_for(
+            lambda: sum(counts := [_established(pid, port) for pid in children]) == 6 and counts,
+            what="6 connections accepted",
+        )
+        assert min(held) >= 1, held  # not every one in whichever process woke first
+    finally:
+        for sock in socks:
+            sock.close()
+        _stop(process)
+
+
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_stopping_closes_idle_connections_at_once(world, settings, processes):
+    """A hospital's connection stays open between messages: stopping must not wait for it."""
+    port = free_port()
+    process = _start_listener(settings, "--port", str(port), "--processes", processes, text=True)
+    try:
+        assert "MLLP listening" in process.stdout.readline()
+        with _connect(port) as sock:
+            sock.sendall(frame(adt("A01", control_id="BEFORE").encode()))
+            assert _msa(_read_acks(sock, 1)[0]) == ("AR", "BEFORE")  # no feed: answered, connection open
+            started = time.monotonic()
+            process.terminate()
+            assert sock.recv(65536) == b""  # closed by the listener, not left hanging
+            process.wait(timeout=10)
+        assert time.monotonic() - started < 5
+        assert process.returncode == 0
+    finally:
+        _stop(process)
+
+
 def test_the_processes_stop_when_the_supervisor_is_killed(world, settings):
     port = free_port()
     process = _start_listener(settings, "--port", str(port), "--processes", "2", text=True)

@@ -10,6 +10,7 @@ import signal
 import socket
 import ssl
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -109,6 +110,7 @@ class Command(BaseCommand):
             tls = server_tls(cert=cert, key=key, client_ca=client_ca) if cert else None
         except (OSError, ssl.SSLError) as exc:
             raise CommandError(f"Cannot load the TLS certificate, key or CA: {exc}") from exc
+        processes = options["processes"]
         try:
             sock = listening_socket(options["host"], options["port"])
         except OSError as exc:
@@ -125,7 +127,6 @@ class Command(BaseCommand):
 
         host, port = sock.getsockname()[:2]
         security = "plain TCP" if tls is None else ("mutual TLS" if tls.verify_mode == ssl.CERT_REQUIRED else "TLS")
-        processes = options["processes"]
         # Connections wait in the socket's backlog from here on, so the line below means "send now".
         self.stdout.write(
             f"MLLP listening on {host}:{port} ({security}; frames up to {max_bytes} bytes"
@@ -153,7 +154,6 @@ class Command(BaseCommand):
 async def _serve(listener: Listener, sock: socket.socket, tls: ssl.SSLContext | None) -> None:
     """One process's listener on the shared socket, until SIGTERM or SIGINT (or, in a process the
     supervisor started, until the supervisor is gone)."""
-    server = await listener.start(sock, tls=tls)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -167,24 +167,22 @@ async def _serve(listener: Listener, sock: socket.socket, tls: ssl.SSLContext | 
         stop.set()
 
     watch = asyncio.create_task(orphaned()) if _Supervisor.is_child else None
-    async with server:
-        await stop.wait()
+    await listener.serve(sock, stop=stop, tls=tls)
     if watch is not None:
         watch.cancel()
-    listener.executor.shutdown(wait=True)
 
 
 class _Supervisor:
-    """Forks `count` processes that serve the one listening socket, replaces one that dies, and on
-    SIGTERM or SIGINT tells each to stop and waits for them (each finishes the messages it holds).
-    A process that keeps dying at start (CRASH_LOOP times within CRASH_SECONDS of starting) stops
-    the listener instead of being restarted forever."""
+    """Forks `count` processes that accept from the one listening socket, replaces one that dies,
+    and on SIGTERM or SIGINT tells each to stop and waits for them (each answers the message it
+    is applying first). A process that keeps dying at start (CRASH_LOOP times within CRASH_SECONDS
+    of starting) stops the listener instead of being restarted forever."""
 
     CRASH_SECONDS = 5.0
     CRASH_LOOP = 5
     is_child = False  # set in each forked process
 
-    def __init__(self, count: int, serve) -> None:
+    def __init__(self, count: int, serve: Callable[[], None]) -> None:
         self.count = count
         self.serve = serve
         self.children: dict[int, float] = {}  # pid → started (monotonic)
