@@ -10,9 +10,11 @@ sends new stays rather than duplicates; what they make stays in the database.
 
 * HTTP: Django's test client in-process, POST /api/v1/adt/messages/ with the interface account's
   token (stbrigid-adt), one message per request, then batches of BATCH messages per request.
-* MLLP: the real `manage.py mllp_listen` in a subprocess on a free loopback port; one connection
-  sending each message after the previous ACK (as an interface engine sends one feed, in order),
-  then CONNECTIONS connections at once, each with its own share of the messages.
+* MLLP: the real `manage.py mllp_listen` in a subprocess on a free loopback port, run as in
+  production (DJANGO_DEBUG=0); one connection sending each message after the previous ACK (as an
+  interface engine sends one feed, in order), then CONNECTIONS connections at once, each with its
+  own share of the messages, first to a listener of one process, then to one of PROCESSES
+  processes (`--processes`: threads share one interpreter, processes use every core).
 * Cost split: the same kind of messages through transitions.services.adt_receive in-process,
   timing hl7v2.parse, matching.match_patient and services._apply (the encounter and, for A03, the
   episode) inside it, and counting each message's SQL queries.
@@ -23,6 +25,7 @@ Every ACK is checked: anything but AA stops the benchmark.
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import statistics
 import subprocess
@@ -79,6 +82,7 @@ class IngestRun:
     throughputs: list[Throughput]
     splits: list[Split]
     listener_workers: int
+    listener_processes: int
 
 
 def _members(n: int, offset: int):
@@ -184,12 +188,16 @@ def _free_port() -> int:
 
 
 class _Listener:
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, processes: int) -> None:
         self.port = _free_port()
+        command = ["manage.py", "mllp_listen", "--port", str(self.port), "--workers", str(workers)]
+        # As in production: DEBUG off (no CursorDebugWrapper keeping every query), which wants a
+        # secret key of its own; this one lives as long as the listener.
+        production = {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": secrets.token_urlsafe(48)}
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "mllp_listen", "--port", str(self.port), "--workers", str(workers)],
+            [sys.executable, *command, "--processes", str(processes)],
             cwd=BASE_DIR,
-            env={**os.environ, "LOG_LEVEL": "WARNING"},
+            env={**os.environ, **production, "LOG_LEVEL": "WARNING"},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
@@ -296,11 +304,11 @@ def _split(payloads: list[bytes]) -> list[Split]:
     return list(splits.values())
 
 
-def run(*, count: int, listener_workers: int, say: Callable[[str], None]) -> IngestRun:
+def run(*, count: int, listener_workers: int, listener_processes: int, say: Callable[[str], None]) -> IngestRun:
     if count % len(EVENTS):
         raise BenchError(f"--adt-messages must be a multiple of {len(EVENTS)} (A01, A08, A03 per stay).")
     tag = f"B{time.strftime('%H%M%S')}"
-    sets = {name: messages(count=count, tag=f"{tag}{name}", offset=i * count) for i, name in enumerate("HBMPS")}
+    sets = {name: messages(count=count, tag=f"{tag}{name}", offset=i * count) for i, name in enumerate("HBMCPS")}
     results: list[Throughput] = []
     token = _token()
     say(f"  HTTP, one message per request ({count:,}) ...")
@@ -309,16 +317,25 @@ def run(*, count: int, listener_workers: int, say: Callable[[str], None]) -> Ing
     say(f"  HTTP, {BATCH} per request ({count:,}) ...")
     seconds, queries = _http(sets["B"], token, BATCH)
     results.append(Throughput(f"HTTP, batches of {BATCH}", count, seconds, queries))
-    listener = _Listener(listener_workers)
+    listener = _Listener(listener_workers, 1)
     try:
         say(f"  MLLP, one connection ({count:,}) ...")
         results.append(Throughput("MLLP, one connection", count, _mllp(listener.port, sets["M"], 1)))
-        say(f"  MLLP, {CONNECTIONS} connections ({count:,}) ...")
-        results.append(
-            Throughput(f"MLLP, {CONNECTIONS} connections", count, _mllp(listener.port, sets["P"], CONNECTIONS))
-        )
+        say(f"  MLLP, {CONNECTIONS} connections, one process ({count:,}) ...")
+        name = f"MLLP, {CONNECTIONS} connections, 1 process"
+        results.append(Throughput(name, count, _mllp(listener.port, sets["C"], CONNECTIONS)))
     finally:
         listener.stop()
+    if listener_processes > 1:
+        listener = _Listener(listener_workers, listener_processes)
+        try:
+            say(f"  MLLP, {CONNECTIONS} connections, {listener_processes} processes ({count:,}) ...")
+            name = f"MLLP, {CONNECTIONS} connections, {listener_processes} processes"
+            results.append(Throughput(name, count, _mllp(listener.port, sets["P"], CONNECTIONS)))
+        finally:
+            listener.stop()
     say("  cost split, in-process ...")
     splits = _split(sets["S"])
-    return IngestRun(throughputs=results, splits=splits, listener_workers=listener_workers)
+    return IngestRun(
+        throughputs=results, splits=splits, listener_workers=listener_workers, listener_processes=listener_processes
+    )

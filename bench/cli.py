@@ -42,8 +42,9 @@ Benchmark CareCoord at scale, in its own database.
    (new members, then "nothing changed"), and reports rows/second.
 8. ADT in (bench/adt_ingest.py): inpatient stays of Prairie members (A01, A08, A03, the member
    id in IN1 and PID-3) sent as the demo hospital's feed over HTTP (test client; one message per
-   request, then batches) and over MLLP (the real `mllp_listen` in a subprocess; one connection,
-   then several at once), reported as messages/second; then the same kind of messages through
+   request, then batches) and over MLLP (the real `mllp_listen` in a subprocess, DEBUG off; one
+   connection, then several at once to one process and to --mllp-processes processes), reported
+   as messages/second; then the same kind of messages through
    the service in-process with parse, match and apply timed and queries counted per message.
 9. Deadlines (bench/deadline_sweep.py): generates discharges with 100,000 due transition-step
    deadlines (set-based SQL, a fresh tag each run), starts a private Redis and one
@@ -169,11 +170,18 @@ def parser() -> argparse.ArgumentParser:
         default=1_500,
         metavar="N",
         help="ADT messages per transport measurement (a multiple of 3: A01, A08, A03 per stay; default 1,500). "
-        "Five sets of N are sent (HTTP single, HTTP batches, MLLP one connection, MLLP several, in-process split), "
-        "each to its own members: the plan needs 5N/3 attributed members",
+        "Six sets of N are sent (HTTP single, HTTP batches, MLLP one connection, MLLP several on one process and "
+        "on --mllp-processes, in-process split), each to its own members: the plan needs 2N attributed members",
     )
     p.add_argument(
         "--mllp-workers", type=_positive, default=4, metavar="N", help="mllp_listen --workers (default 4, its default)"
+    )
+    p.add_argument(
+        "--mllp-processes",
+        type=_positive,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="mllp_listen --processes for the second several-connection row (default: one per core)",
     )
     p.add_argument("--skip-adt", action="store_true", help="skip the ADT ingest measurements")
     p.add_argument(
@@ -296,7 +304,12 @@ def main(argv: list[str] | None = None) -> int:
             imported = roster_import.run(rows=args.import_rows, keep=args.keep_import_members, say=say)
         if not args.skip_adt:
             say("Measuring ADT ingest ...")
-            ingest = adt_ingest.run(count=args.adt_messages, listener_workers=args.mllp_workers, say=say)
+            ingest = adt_ingest.run(
+                count=args.adt_messages,
+                listener_workers=args.mllp_workers,
+                listener_processes=args.mllp_processes,
+                say=say,
+            )
         if not args.skip_deadlines:
             say("Measuring the deadline sweep ...")
             swept = deadline_sweep.run(

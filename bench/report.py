@@ -338,8 +338,9 @@ def ingest_header(run: IngestRun) -> str:
             f"ADT in: {total:,} messages per row (A01, A08, A03 of {total // 3:,} inpatient stays, one member each, "
             "member id in IN1 and PID-3; each A03 opens an episode with five deadlines), every ACK checked AA.",
             f"HTTP: test client in-process as {adt_ingest.INTERFACE_USER} (token). MLLP: manage.py mllp_listen "
-            f"--workers {run.listener_workers} in a subprocess on loopback; each connection sends a message after "
-            "the ACK of the one before. Split: transitions.services.adt_receive in-process, parts timed inside it.",
+            f"--workers {run.listener_workers} (--processes 1, then {run.listener_processes}) in a subprocess on "
+            "loopback, DJANGO_DEBUG=0; each connection sends a message after the ACK of the one before. "
+            "Split: transitions.services.adt_receive in-process, parts timed inside it.",
         ]
     )
 
