@@ -509,7 +509,9 @@ def body_text(response) -> str:
             return "".join(book.read(name).decode() for name in book.namelist())
     if kind.startswith("application/pdf"):
         streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", raw, re.S)
-        return "".join(zlib.decompress(s).decode("latin-1") for s in streams if s[:1] == b"x")
+        # A stream whose last byte is \r loses it to the pattern's "\r?\n": that byte is part of
+        # zlib's closing checksum, so inflate without demanding the stream's end.
+        return "".join(zlib.decompressobj().decompress(s).decode("latin-1") for s in streams if s[:1] == b"x")
     return raw.decode()
 
 
