@@ -179,9 +179,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--mllp-processes",
         type=_positive,
-        default=os.cpu_count() or 1,
+        default=min(len(os.sched_getaffinity(0)), 4),  # the cores this process may use; 4 connections
         metavar="N",
-        help="mllp_listen --processes for the second several-connection row (default: one per core)",
+        help="mllp_listen --processes for the second several-connection row (default: one per core, at most 4)",
     )
     p.add_argument("--skip-adt", action="store_true", help="skip the ADT ingest measurements")
     p.add_argument(

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import logging
+import os
 import socket
 import ssl
 from collections.abc import Callable
@@ -27,7 +29,14 @@ DEFAULT_MAX_FRAME_BYTES = hl7v2.DEFAULT_MAX_BYTES
 IDLE_TIMEOUT_SECONDS = 300
 LISTEN_BACKLOG = 128
 TLS_HANDSHAKE_SECONDS = 15
-ACCEPT_PAUSE_SECONDS = 0.002  # per connection held, up to 50 ms (Listener.serve)
+TLS_SHUTDOWN_SECONDS = 2
+STOP_GRACE_SECONDS = 10  # a stop waits this long for connections answering a frame
+ACCEPT_PAUSE_SECONDS = 0.002  # per connection held, up to 50 ms (Listener._accept)
+# accept() errors: the connection failed before it was taken (Linux passes pending network errors
+# on through accept(); try the next one at once), or the process is short of descriptors or memory.
+_ACCEPT_AGAIN_NAMES = "ECONNABORTED EPROTO ENETDOWN ENOPROTOOPT EHOSTDOWN ENONET EHOSTUNREACH EOPNOTSUPP ENETUNREACH"
+_ACCEPT_AGAIN = {getattr(errno, name) for name in _ACCEPT_AGAIN_NAMES.split() if hasattr(errno, name)}
+_ACCEPT_LATER = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 
 log = logging.getLogger(__name__)
 
@@ -139,10 +148,13 @@ class Listener:
         max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
         workers: int = 4,
         idle_timeout: float = IDLE_TIMEOUT_SECONDS,
+        shared: bool = False,
     ):
+        """`shared`: other processes accept from the same sockets (`mllp_listen --processes`)."""
         self.handler = handler
         self.max_frame_bytes = max_frame_bytes
         self.idle_timeout = idle_timeout
+        self.shared = shared
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mllp")
         self.connections = 0
         self.closing = False
@@ -206,64 +218,100 @@ class Listener:
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader(limit=self.max_frame_bytes + 1024)
         protocol = asyncio.StreamReaderProtocol(reader)
-        handshake = {"ssl": tls, "ssl_handshake_timeout": TLS_HANDSHAKE_SECONDS} if tls is not None else {}
+        handshake = {}
+        if tls is not None:  # a stop must not wait 30 s (asyncio's default) for a peer's TLS goodbye
+            handshake = {
+                "ssl": tls,
+                "ssl_handshake_timeout": TLS_HANDSHAKE_SECONDS,
+                "ssl_shutdown_timeout": TLS_SHUTDOWN_SECONDS,
+            }
         try:
             transport, _ = await loop.connect_accepted_socket(lambda: protocol, conn, **handshake)
         except (OSError, ssl.SSLError, TimeoutError) as exc:
             log.info("MLLP connection refused before its first frame: %s", exc)
             conn.close()
             return
+        except asyncio.CancelledError:
+            conn.close()
+            raise
         await self.serve_client(reader, asyncio.StreamWriter(transport, protocol, reader, loop))
 
-    async def serve(self, sock: socket.socket, *, stop: asyncio.Event, tls: ssl.SSLContext | None = None) -> None:
-        """Serve on a bound, listening socket (`listening_socket`) until `stop` is set.
-
-        Connections are accepted one at a time (not all those waiting at once, as
-        `asyncio.start_server` does), and after each a process pauses a little longer the more
-        connections it holds: where several processes share the port, the one with fewer takes
-        the next connection. When stopping, connections
-        waiting for their next frame are closed at once; one being answered gets its ACK first.
-        A frame whose ACK was not sent may have been applied: the sender sends it again and the
-        duplicate is answered AA and changes nothing (transitions.services)."""
+    async def _accept(self, sock: socket.socket, tls: ssl.SSLContext | None, stop: asyncio.Event) -> None:
+        """Accept connections one at a time (not every one waiting at once, as
+        `asyncio.start_server` does). Where other processes accept from the same socket, pause
+        after each, longer the more connections this process holds, so that one with fewer takes
+        the next: connections arriving together would otherwise all go to whichever woke first."""
         loop = asyncio.get_running_loop()
-
-        async def accept() -> None:
-            while True:
+        while True:
+            try:
                 conn, _ = await loop.sock_accept(sock)
-                task = asyncio.create_task(self._open(conn, tls))
-                self._clients.add(task)
-                task.add_done_callback(self._clients.discard)
-                # Let a process with fewer connections take the next one (connections that arrive
-                # together would otherwise all go to whichever process woke first).
+            except OSError as exc:
+                if exc.errno in _ACCEPT_AGAIN:  # the connection failed before we took it
+                    continue
+                if exc.errno in _ACCEPT_LATER:  # out of file descriptors or memory, for now
+                    log.error("MLLP cannot accept a connection (%s): trying again in 1 s", exc)
+                    await asyncio.sleep(1)
+                    continue
+                log.exception("MLLP cannot accept connections: this process stops")
+                stop.set()
+                return
+            task = asyncio.create_task(self._open(conn, tls))
+            self._clients.add(task)
+            task.add_done_callback(self._clients.discard)
+            if self.shared:
                 await asyncio.sleep(min(ACCEPT_PAUSE_SECONDS * len(self._clients), 0.05))
 
-        accepting = asyncio.create_task(accept())
+    async def serve(
+        self, sockets: list[socket.socket], *, stop: asyncio.Event, tls: ssl.SSLContext | None = None
+    ) -> None:
+        """Serve on bound, listening sockets (`listening_sockets`) until `stop` is set.
+
+        When stopping, connections waiting for their next frame are closed at once; one being
+        answered gets its ACK first (up to STOP_GRACE_SECONDS). A frame whose ACK was not sent may
+        have been applied: the sender sends it again and the duplicate is answered AA and changes
+        nothing (transitions.services)."""
+        accepting = [asyncio.create_task(self._accept(sock, tls, stop)) for sock in sockets]
+        log.info("MLLP process %s accepting connections", os.getpid())
         try:
             await stop.wait()
         finally:
             self.closing = True
-            accepting.cancel()
+            for task in accepting:
+                task.cancel()
             for task in self._clients - self._busy:
                 task.cancel()
-            await asyncio.gather(accepting, *self._clients, return_exceptions=True)
-            await asyncio.to_thread(self.executor.shutdown, wait=True)
+            if self._busy:
+                _, late = await asyncio.wait(set(self._busy), timeout=STOP_GRACE_SECONDS)
+                for task in late:  # a sender that never reads its ACKs, say
+                    task.cancel()
+            await asyncio.gather(*accepting, *self._clients, return_exceptions=True)
+            await asyncio.to_thread(self.executor.shutdown, wait=True, cancel_futures=True)
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to host:port and listening, made once: every listener process accepts
-    from it (`Listener.serve`), and a process that dies leaves the connections waiting in it to
-    the others."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+def listening_sockets(host: str, port: int) -> list[socket.socket]:
+    """TCP sockets bound to every address `host` names (all interfaces for ""), listening, as
+    `asyncio.start_server` binds them (an IPv6 socket is IPv6 only, beside an IPv4 one). Made
+    once: every listener process accepts from them (`Listener.serve`), and a process that dies
+    leaves the connections waiting in them to the others."""
+    infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    sockets: list[socket.socket] = []
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(LISTEN_BACKLOG)
-        sock.setblocking(False)
+        for family, kind, proto, _, address in dict.fromkeys(infos):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if port == 0 and len(sockets) > 1:  # the port the first one got, on every address
+                address = (address[0], sockets[0].getsockname()[1], *address[2:])
+            sock.bind(address)
+            sock.listen(LISTEN_BACKLOG)
+            sock.setblocking(False)
     except OSError:
-        sock.close()
+        for sock in sockets:
+            sock.close()
         raise
-    return sock
+    return sockets
 
 
 def certificate_name(peercert: dict | None) -> str | None:

@@ -96,9 +96,10 @@ class AmbiguousFacility(Exception):
     """MSH-4's two parts name two different registered feeds."""
 
 
-# A feed's plans come with the plan itself (one query either way): applying a message needs the
-# plan's time zone and name, which would otherwise be a query per message.
-_FEED_PLANS = Prefetch("plans", queryset=AdtFeedPlan.objects.select_related("plan"))
+def _feed_plans(lookup: str = "plans") -> Prefetch:
+    """A feed's plans with the plan itself (one query either way): applying a message needs the
+    plan's time zone and name, which would otherwise be a query per message."""
+    return Prefetch(lookup, queryset=AdtFeedPlan.objects.select_related("plan"))
 
 
 def _find_feed(message: hl7v2.Message) -> AdtFeed | None:
@@ -111,7 +112,7 @@ def _find_feed(message: hl7v2.Message) -> AdtFeed | None:
     feeds = list(
         AdtFeed.objects.filter(sending_facility__in=codes, is_active=True)
         .select_related("facility")
-        .prefetch_related(_FEED_PLANS)
+        .prefetch_related(_feed_plans())
     )
     if len(feeds) > 1:
         raise AmbiguousFacility(
@@ -202,7 +203,7 @@ def _actor_feed(actor: Actor) -> AdtFeed | None:
     return (
         AdtFeed.objects.filter(facility=actor.organization)
         .select_related("facility")
-        .prefetch_related(_FEED_PLANS)
+        .prefetch_related(_feed_plans())
         .first()
     )
 
@@ -485,7 +486,7 @@ def _visit_key(message: hl7v2.Message, facts: Facts) -> str:
 
 def _attach_known(encounter: Encounter, *, feed: AdtFeed, member: Member) -> None:
     """The encounter's member, facility and plan are objects in hand already (the match, and the
-    feed with its plans, `_FEED_PLANS`): the episode code reads them without a query each."""
+    feed with its plans, `_feed_plans`): the episode code reads them without a query each."""
     encounter.member = member  # the same row: a new encounter is made for it, an old one checked
     if encounter.facility_id == feed.facility_id:
         encounter.facility = feed.facility
@@ -580,7 +581,7 @@ def adt_message_match(*, actor: Actor, message: AdtMessage, member: Member, note
     message = (
         AdtMessage.objects.select_for_update(of=("self",))
         .select_related("feed__facility")
-        .prefetch_related(Prefetch("feed__plans", queryset=_FEED_PLANS.queryset))
+        .prefetch_related(_feed_plans("feed__plans"))
         .get(pk=message.pk)
     )
     _check_move(message, MessageStatus.APPLIED)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import resource
+import select
+import signal
 import socket
 import subprocess
 import sys
@@ -71,11 +74,32 @@ def _start_listener(settings, *args: str, text: bool = False) -> subprocess.Pope
     return subprocess.Popen(
         [sys.executable, "manage.py", "mllp_listen", *args],
         cwd=ROOT,
-        env=env,
+        env={**env, "LOG_LEVEL": "INFO"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=text,
+        start_new_session=True,  # its own process group, as in a terminal (Ctrl-C reaches all of it)
     )
+
+
+def _output_until(process: subprocess.Popen, text: str, times: int = 1, timeout: float = 30) -> str:
+    """The listener's output (its log included) until `text` has appeared `times` times."""
+    fd, out = process.stdout.fileno(), ""
+    deadline = time.monotonic() + timeout
+    while out.count(text) < times:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise AssertionError(f"no {text!r} x{times} in {timeout}s:\n{out}")
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            raise AssertionError(f"the listener ended:\n{out}")
+        out += chunk.decode(errors="replace")
+    return out
+
+
+def _ready(process: subprocess.Popen, processes: int = 1) -> str:
+    """Wait until every listener process accepts connections; its output so far."""
+    return _output_until(process, "accepting connections", processes)
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -213,14 +237,13 @@ def _send_stays(port: int, tag: str, connections: int, each: int) -> None:
         assert [_msa(a) for a in acks] == [("AA", f"{tag}{i}-{j}") for j in range(each)]
 
 
-def test_several_processes_serve_one_port_and_a_killed_one_is_replaced(world, settings):
+def test_a_killed_listener_process_is_replaced_and_the_port_keeps_serving(world, settings):
     make_feed(world)
     port = free_port()
     process = _start_listener(settings, "--port", str(port), "--processes", "2", "--workers", "2", text=True)
     try:
-        first = process.stdout.readline()
-        assert "2 processes" in first, first + (process.stdout.read() if process.poll() is not None else "")
-        children = wait_for(lambda: len(_children(process.pid)) == 2 and _children(process.pid), what="2 processes")
+        assert "2 processes" in _ready(process, 2)
+        children = _children(process.pid)
         _send_stays(port, "P", connections=6, each=3)
 
         os.kill(children[0], 9)  # SIGKILL: no chance to tidy up
@@ -261,8 +284,8 @@ def test_connections_that_arrive_together_are_spread_over_the_processes(world, s
     process = _start_listener(settings, "--port", str(port), "--processes", "2", text=True)
     socks = []
     try:
-        assert "2 processes" in process.stdout.readline()
-        children = wait_for(lambda: len(_children(process.pid)) == 2 and _children(process.pid), what="2 processes")
+        _ready(process, 2)  # both accept: a process still starting cannot take its share
+        children = _children(process.pid)
         socks = [_connect(port) for _ in range(6)]
         held = wait_for(
             lambda: sum(counts := [_established(pid, port) for pid in children]) == 6 and counts,
@@ -275,22 +298,49 @@ def test_connections_that_arrive_together_are_spread_over_the_processes(world, s
         _stop(process)
 
 
-@pytest.mark.parametrize("processes", ["1", "2"])
-def test_stopping_closes_idle_connections_at_once(world, settings, processes):
-    """A hospital's connection stays open between messages: stopping must not wait for it."""
+@pytest.mark.parametrize(
+    ("processes", "how"),
+    [("1", "SIGTERM"), ("2", "SIGTERM"), ("2", "Ctrl-C")],
+)
+def test_stopping_closes_idle_connections_at_once(world, settings, processes, how):
+    """A hospital's connection stays open between messages: stopping must not wait for it. A
+    Ctrl-C reaches every process of the group, and still stops them gracefully, once."""
     port = free_port()
     process = _start_listener(settings, "--port", str(port), "--processes", processes, text=True)
     try:
-        assert "MLLP listening" in process.stdout.readline()
+        _ready(process, int(processes))
         with _connect(port) as sock:
             sock.sendall(frame(adt("A01", control_id="BEFORE").encode()))
             assert _msa(_read_acks(sock, 1)[0]) == ("AR", "BEFORE")  # no feed: answered, connection open
             started = time.monotonic()
-            process.terminate()
+            if how == "Ctrl-C":
+                os.killpg(process.pid, signal.SIGINT)
+            else:
+                process.terminate()
             assert sock.recv(65536) == b""  # closed by the listener, not left hanging
             process.wait(timeout=10)
         assert time.monotonic() - started < 5
-        assert process.returncode == 0
+        out = process.stdout.read()
+        assert process.returncode == 0, out
+        assert "told twice" not in out
+    finally:
+        _stop(process)
+
+
+def test_a_listener_out_of_file_descriptors_takes_connections_again_when_it_has_some(world, settings):
+    """accept() failing for want of descriptors is waited out, not the end of accepting."""
+    port = free_port()
+    process = _start_listener(settings, "--port", str(port), text=True)
+    try:
+        _ready(process)
+        soft, hard = resource.prlimit(process.pid, resource.RLIMIT_NOFILE)
+        in_use = len(os.listdir(f"/proc/{process.pid}/fd"))
+        resource.prlimit(process.pid, resource.RLIMIT_NOFILE, (in_use, hard))  # no room for one more
+        with _connect(port) as sock:  # the kernel completes it; the listener cannot take it
+            _output_until(process, "cannot accept a connection")
+            resource.prlimit(process.pid, resource.RLIMIT_NOFILE, (soft, hard))
+            sock.sendall(frame(adt("A01", control_id="LATER").encode()))
+            assert _msa(_read_acks(sock, 1)[0]) == ("AR", "LATER")  # taken within a second, and answered
     finally:
         _stop(process)
 
@@ -299,8 +349,8 @@ def test_the_processes_stop_when_the_supervisor_is_killed(world, settings):
     port = free_port()
     process = _start_listener(settings, "--port", str(port), "--processes", "2", text=True)
     try:
-        assert "2 processes" in process.stdout.readline()
-        children = wait_for(lambda: len(_children(process.pid)) == 2 and _children(process.pid), what="2 processes")
+        _ready(process, 2)
+        children = _children(process.pid)
         os.kill(process.pid, 9)
         process.wait(timeout=10)
         # Orphans would keep the port and apply messages with nobody to restart or stop them.

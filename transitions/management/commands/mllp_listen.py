@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections, connections
 
-from interop.mllp import ClientCertificate, Listener, listening_socket, server_tls
+from interop.mllp import ClientCertificate, Listener, listening_sockets, server_tls
 from organizations.access import Actor
 from transitions import services
 from transitions.models import Transport
@@ -112,7 +112,7 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot load the TLS certificate, key or CA: {exc}") from exc
         processes = options["processes"]
         try:
-            sock = listening_socket(options["host"], options["port"])
+            sockets = listening_sockets(options["host"], options["port"])
         except OSError as exc:
             raise CommandError(f"Cannot listen on {options['host']}:{options['port']}: {exc}") from exc
 
@@ -122,14 +122,15 @@ class Command(BaseCommand):
                 max_frame_bytes=max_bytes,
                 workers=options["workers"],
                 idle_timeout=options["idle_timeout"],
+                shared=processes > 1,
             )
-            asyncio.run(_serve(listener, sock, tls))
+            asyncio.run(_serve(listener, sockets, tls))
 
-        host, port = sock.getsockname()[:2]
+        bound = ", ".join(_address(sock) for sock in sockets)
         security = "plain TCP" if tls is None else ("mutual TLS" if tls.verify_mode == ssl.CERT_REQUIRED else "TLS")
-        # Connections wait in the socket's backlog from here on, so the line below means "send now".
+        # Connections wait in the sockets' backlog from here on, so the line below means "send now".
         self.stdout.write(
-            f"MLLP listening on {host}:{port} ({security}; frames up to {max_bytes} bytes"
+            f"MLLP listening on {bound} ({security}; frames up to {max_bytes} bytes"
             + (f"; {processes} processes" if processes > 1 else "")
             + ")",
             ending="\n",
@@ -147,40 +148,56 @@ class Command(BaseCommand):
             else:
                 _Supervisor(processes, serve).run()
         finally:
-            sock.close()
+            for sock in sockets:
+                sock.close()
         self.stdout.write("MLLP listener stopped")
 
 
-async def _serve(listener: Listener, sock: socket.socket, tls: ssl.SSLContext | None) -> None:
-    """One process's listener on the shared socket, until SIGTERM or SIGINT (or, in a process the
-    supervisor started, until the supervisor is gone)."""
+def _address(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"[{host}]:{port}" if sock.family == socket.AF_INET6 else f"{host}:{port}"
+
+
+async def _serve(listener: Listener, sockets: list[socket.socket], tls: ssl.SSLContext | None) -> None:
+    """One process's listener on the shared sockets, until SIGTERM or SIGINT (a second one ends the
+    process at once), or, in a process the supervisor started, until the supervisor is gone."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    parent = os.getppid()
 
-    async def orphaned() -> None:
+    def on_signal() -> None:
+        if stop.is_set():
+            log.warning("MLLP process %s told twice to stop: stopping now", os.getpid())
+            os._exit(1)
+        stop.set()
+
+    # A supervised process leaves Ctrl-C (SIGINT to the whole process group) to its supervisor,
+    # which passes it on as SIGTERM: otherwise one Ctrl-C would reach it twice, and stop it at once.
+    for sig in (signal.SIGTERM,) if _Supervisor.pid else (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+
+    async def orphaned(parent: int) -> None:
         while os.getppid() == parent:
             await asyncio.sleep(1)
         log.warning("MLLP supervisor %s is gone: this process stops", parent)
         stop.set()
 
-    watch = asyncio.create_task(orphaned()) if _Supervisor.is_child else None
-    await listener.serve(sock, stop=stop, tls=tls)
+    watch = asyncio.create_task(orphaned(_Supervisor.pid)) if _Supervisor.pid else None
+    await listener.serve(sockets, stop=stop, tls=tls)
     if watch is not None:
         watch.cancel()
 
 
 class _Supervisor:
-    """Forks `count` processes that accept from the one listening socket, replaces one that dies,
-    and on SIGTERM or SIGINT tells each to stop and waits for them (each answers the message it
-    is applying first). A process that keeps dying at start (CRASH_LOOP times within CRASH_SECONDS
-    of starting) stops the listener instead of being restarted forever."""
+    """Forks `count` processes that accept from the same listening sockets, replaces one that
+    dies, and on SIGTERM or SIGINT tells each to stop (a second signal: to stop at once) and waits
+    for them; each answers the message it is applying first. A process that keeps dying at start
+    (CRASH_LOOP times running, each within CRASH_SECONDS) stops the listener instead of being
+    restarted forever; until then each restart waits a second longer."""
 
     CRASH_SECONDS = 5.0
     CRASH_LOOP = 5
-    is_child = False  # set in each forked process
+    SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
+    pid = 0  # in a forked process: its supervisor's pid (watched, `_serve`)
 
     def __init__(self, count: int, serve: Callable[[], None]) -> None:
         self.count = count
@@ -190,21 +207,29 @@ class _Supervisor:
         self.quick_deaths = 0
 
     def _spawn(self) -> None:
+        """Fork one process. Stop signals are held back around the fork, so that `_stop` knows
+        every child it must tell, and a child never runs the supervisor's handler."""
         connections.close_all()  # a forked child must never share the parent's database socket
-        pid = os.fork()
-        if pid == 0:  # the child
-            code = 0
-            try:
-                _Supervisor.is_child = True
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                signal.signal(signal.SIGINT, signal.SIG_DFL)
-                self.serve()
-            except BaseException:
-                log.exception("MLLP listener process %s failed", os.getpid())
-                code = 1
-            finally:
-                os._exit(code)  # never return into the parent's code (its atexit, its stdout)
-        self.children[pid] = time.monotonic()
+        supervisor = os.getpid()
+        signal.pthread_sigmask(signal.SIG_BLOCK, self.SIGNALS)
+        try:
+            pid = os.fork()
+            if pid == 0:  # the child
+                code = 0
+                try:
+                    _Supervisor.pid = supervisor
+                    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor's to pass on (`_serve`)
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, self.SIGNALS)
+                    self.serve()
+                except BaseException:
+                    log.exception("MLLP listener process %s failed", os.getpid())
+                    code = 1
+                finally:
+                    os._exit(code)  # never return into the parent's code (its atexit, its stdout)
+            self.children[pid] = time.monotonic()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, self.SIGNALS)  # a held signal is handled here
 
     def _stop(self, signum, frame) -> None:
         self.stopping = True
@@ -213,11 +238,12 @@ class _Supervisor:
                 os.kill(pid, signal.SIGTERM)
 
     def run(self) -> None:
-        previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        previous = {sig: signal.signal(sig, self._stop) for sig in self.SIGNALS}
         failure = None
         try:
             for _ in range(self.count):
-                self._spawn()
+                if not self.stopping:
+                    self._spawn()
             while self.children:
                 pid, status = os.wait()
                 started = self.children.pop(pid, None)
@@ -228,7 +254,9 @@ class _Supervisor:
                 if self.quick_deaths >= self.CRASH_LOOP:
                     failure = f"MLLP listener processes keep dying at start ({_how(status)}); stopping."
                     self._stop(None, None)  # and wait for the others below
-                else:
+                    continue
+                time.sleep(self.quick_deaths)  # 0 after a process that ran a while
+                if not self.stopping:
                     self._spawn()
         finally:
             for sig, handler in previous.items():
@@ -239,5 +267,9 @@ class _Supervisor:
 
 def _how(status: int) -> str:
     if os.WIFSIGNALED(status):
-        return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
+        number = os.WTERMSIG(status)
+        try:
+            return f"killed by {signal.Signals(number).name}"
+        except ValueError:
+            return f"killed by signal {number}"
     return f"exit code {os.waitstatus_to_exitcode(status)}"
