@@ -137,7 +137,7 @@ def reject_text(reason: str) -> bytes:
 
 
 class Listener:
-    """Serves MLLP on a listening socket (`serve`). The ORM work for each frame runs in a thread
+    """Serves MLLP on listening sockets (`serve`). The ORM work for each frame runs in a thread
     pool (`workers`); the event loop only moves bytes, so one slow or broken client never stalls
     the others."""
 
