@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 DEPS_STAMP := $(VENV)/.deps-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 # Two pytest-xdist workers (one per core): each has its own database, private Redis and cache keys.
+# worksteal: a worker that runs out takes tests queued for the other (the browser journeys and
+# real-worker tests are long; with plain load balancing one worker could finish minutes early).
 PYTEST_WORKERS ?= 2
 
 .PHONY: run test setup lint bench docker-config clean
@@ -17,7 +19,7 @@ run: setup
 test: setup
 	scripts/ensure-chromium
 	$(PY) scripts/services.py check
-	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 setup: $(DEPS_STAMP)
 
