@@ -163,11 +163,15 @@ async def _serve(listener: Listener, sockets: list[socket.socket], tls: ssl.SSLC
     process at once), or, in a process the supervisor started, until the supervisor is gone."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    first_signal: list[float] = []
 
     def on_signal() -> None:
-        if stop.is_set():
+        # A terminal's Ctrl-C and a process manager's SIGTERM often come together: a second signal
+        # counts only a second after the first.
+        if first_signal and time.monotonic() - first_signal[0] > 1:
             log.warning("MLLP process %s told twice to stop: stopping now", os.getpid())
             os._exit(1)
+        first_signal[:] = first_signal or [time.monotonic()]
         stop.set()
 
     # A supervised process leaves Ctrl-C (SIGINT to the whole process group) to its supervisor,
