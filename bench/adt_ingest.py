@@ -206,7 +206,10 @@ class _Listener:
             self.process.kill()
             raise BenchError(f"mllp_listen did not start: {line}{self.process.stdout.read().decode()[:2000]}")
 
-    def stop(self) -> None:
+    def __enter__(self) -> _Listener:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
         self.process.terminate()
         try:
             self.process.wait(timeout=20)
@@ -317,23 +320,14 @@ def run(*, count: int, listener_workers: int, listener_processes: int, say: Call
     say(f"  HTTP, {BATCH} per request ({count:,}) ...")
     seconds, queries = _http(sets["B"], token, BATCH)
     results.append(Throughput(f"HTTP, batches of {BATCH}", count, seconds, queries))
-    listener = _Listener(listener_workers, 1)
-    try:
-        say(f"  MLLP, one connection ({count:,}) ...")
-        results.append(Throughput("MLLP, one connection", count, _mllp(listener.port, sets["M"], 1)))
-        say(f"  MLLP, {CONNECTIONS} connections, one process ({count:,}) ...")
-        name = f"MLLP, {CONNECTIONS} connections, 1 process"
-        results.append(Throughput(name, count, _mllp(listener.port, sets["C"], CONNECTIONS)))
-    finally:
-        listener.stop()
+    runs = [("MLLP, one connection", 1, 1, "M"), (f"MLLP, {CONNECTIONS} connections, 1 process", 1, CONNECTIONS, "C")]
     if listener_processes > 1:
-        listener = _Listener(listener_workers, listener_processes)
-        try:
-            say(f"  MLLP, {CONNECTIONS} connections, {listener_processes} processes ({count:,}) ...")
-            name = f"MLLP, {CONNECTIONS} connections, {listener_processes} processes"
-            results.append(Throughput(name, count, _mllp(listener.port, sets["P"], CONNECTIONS)))
-        finally:
-            listener.stop()
+        name = f"MLLP, {CONNECTIONS} connections, {listener_processes} processes"
+        runs.append((name, listener_processes, CONNECTIONS, "P"))
+    for name, processes, connections, messages_set in runs:
+        say(f"  {name} ({count:,}) ...")
+        with _Listener(listener_workers, processes) as listener:
+            results.append(Throughput(name, count, _mllp(listener.port, sets[messages_set], connections)))
     say("  cost split, in-process ...")
     splits = _split(sets["S"])
     return IngestRun(

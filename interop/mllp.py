@@ -156,7 +156,6 @@ class Listener:
         self.idle_timeout = idle_timeout
         self.shared = shared
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mllp")
-        self.connections = 0
         self.closing = False
         self._clients: set[asyncio.Task] = set()
         self._busy: set[asyncio.Task] = set()  # answering frames: left to finish when stopping
@@ -176,7 +175,6 @@ class Listener:
         decoder = FrameDecoder(self.max_frame_bytes)
         loop = asyncio.get_running_loop()
         me = asyncio.current_task()
-        self.connections += 1
         try:
             while not self.closing:
                 try:
@@ -207,7 +205,6 @@ class Listener:
             log.info("MLLP %s connection lost: %s", peer, exc)
         finally:
             self._busy.discard(me)
-            self.connections -= 1
             writer.close()
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()

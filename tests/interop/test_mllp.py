@@ -49,17 +49,7 @@ def test_decoder_refuses_an_oversized_frame():
 def listener(world, settings):
     port = free_port()
     process = _start_listener(settings, "--port", str(port), "--max-frame-bytes", "20000")
-
-    def answers() -> bool:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return True
-        except OSError:
-            return process.poll() is not None
-
-    wait_for(answers, timeout=30, what="mllp_listen to accept connections")
-    if process.poll() is not None:
-        raise AssertionError(process.stdout.read().decode())
+    _ready(process)
     yield port
     _stop(process)
 
@@ -421,8 +411,7 @@ def tls_listener(world, settings, pki):
     port = free_port()
     tls = ["--tls-cert", str(pki / "server.pem"), "--tls-key", str(pki / "server.key")]
     process = _start_listener(settings, "--port", str(port), *tls, "--tls-client-ca", str(pki / "ca.pem"), text=True)
-    first = process.stdout.readline()  # "MLLP listening on …" once it serves
-    assert "mutual TLS" in first, first + (process.stdout.read() if process.poll() is not None else "")
+    assert "mutual TLS" in _ready(process)
     yield port
     _stop(process)
 

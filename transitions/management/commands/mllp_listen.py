@@ -159,19 +159,22 @@ def _address(sock: socket.socket) -> str:
 
 
 async def _serve(listener: Listener, sockets: list[socket.socket], tls: ssl.SSLContext | None) -> None:
-    """One process's listener on the shared sockets, until SIGTERM or SIGINT (a second one ends the
-    process at once), or, in a process the supervisor started, until the supervisor is gone."""
+    """One process's listener on the shared sockets, until SIGTERM or SIGINT (another one more than
+    a second later ends the process at once), or, in a process the supervisor started, until the
+    supervisor is gone."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    first_signal: list[float] = []
+    first_signal_at = None
 
     def on_signal() -> None:
+        nonlocal first_signal_at
         # A terminal's Ctrl-C and a process manager's SIGTERM often come together: a second signal
         # counts only a second after the first.
-        if first_signal and time.monotonic() - first_signal[0] > 1:
+        if first_signal_at is None:
+            first_signal_at = time.monotonic()
+        elif time.monotonic() - first_signal_at > 1:
             log.warning("MLLP process %s told twice to stop: stopping now", os.getpid())
             os._exit(1)
-        first_signal[:] = first_signal or [time.monotonic()]
         stop.set()
 
     # A supervised process leaves Ctrl-C (SIGINT to the whole process group) to its supervisor,
